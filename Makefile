@@ -1,0 +1,45 @@
+# Thin wrapper around CMake.  `make run` and `make test` install what is
+# missing first (deploy/deps.sh is idempotent).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build build-asan run test unit test-integration bench cluster clean fuzz
+
+all: build
+
+deps:
+	@bash deploy/deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: deps build
+	@bash deploy/run.sh
+
+# Every suite, under ASan+UBSan: unit, fuzz-corpus replay, integration.
+test: deps build-asan
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -L integration
+
+unit: build-asan
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+
+bench: deps build
+	@bash tests/bench/run.sh $(BUILD)
+
+cluster: deps build
+	@bash deploy/cluster.sh start
+
+fuzz:
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGW_FUZZ=ON -DGW_SANITIZE=address,undefined >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
