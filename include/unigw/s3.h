@@ -1,0 +1,162 @@
+/* The S3 protocol module's contract with the daemon.
+ *
+ * node/ owns sockets and HTTP framing; s3/ owns everything S3 means.  For each
+ * request node fills a struct s3_exchange (embedded in its connection) and
+ * calls s3_handle().  From then on s3 owns the exchange until it calls
+ * s3_resp_end(); node frees nothing of it before that, even when the client
+ * went away (then body reads fail with GW_ERR_CANCELED and pending write
+ * callbacks fire with GW_ERR_CANCELED).
+ *
+ * Body flow is pull-based, which gives back-pressure for free: node stops
+ * reading the socket while it holds unconsumed body bytes, so a slow disk or a
+ * slow hash never makes the node buffer a whole object.  `Expect:
+ * 100-continue` is answered by node the first time s3 reads the body, so a
+ * request refused before that (bad signature, no such bucket) never makes the
+ * client send its body.
+ *
+ * Every callback below follows the libuv contract: if the call returns
+ * non-zero the callback never fires; otherwise it fires exactly once, later,
+ * on the loop thread, never inside the call. */
+#ifndef UNIGW_INCLUDE_S3_H
+#define UNIGW_INCLUDE_S3_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "unigw/arena.h"
+#include "unigw/str.h"
+
+struct gw_pool_loop;
+struct meta;
+struct meta_proposer;
+
+struct s3_header {
+    struct gw_str name;  /* lower-case */
+    struct gw_str value; /* leading/trailing blanks trimmed */
+};
+
+/* The request as parsed by node.  All views live in the exchange's arena. */
+struct s3_http_request {
+    struct gw_str method; /* "GET", "PUT", ... */
+    struct gw_str target; /* raw request-target as sent: /path?query */
+    struct s3_header *headers;
+    size_t n_headers; /* repeated headers are kept, in order */
+    bool has_content_length;
+    uint64_t content_length;
+    bool is_chunked;       /* Transfer-Encoding: chunked (node de-chunks) */
+    bool expects_continue; /* Expect: 100-continue */
+    bool is_tls;
+    char peer_ip[48];
+    char request_id[24]; /* also sent as x-amz-request-id */
+};
+
+struct s3_exchange;
+
+typedef void (*s3_ready_cb)(struct s3_exchange *x, void *arg);
+typedef void (*s3_write_cb)(struct s3_exchange *x, int rv, void *arg);
+
+struct s3_exchange_ops {
+    /* Take the next piece of the (HTTP-de-chunked) body.  On GW_OK, *@chunk
+     * views bytes valid until the next body_read or resp_end, and *@eof tells
+     * whether the body ended (a zero-length chunk with *@eof false never
+     * happens).  GW_ERR_AGAIN: nothing buffered now; call body_wait.  Other
+     * codes: the body cannot complete (GW_ERR_INCOMPLETE_BODY,
+     * GW_ERR_REQUEST_TIMEOUT, GW_ERR_CANCELED). */
+    int (*body_read)(struct s3_exchange *x, struct gw_str *chunk, bool *eof);
+    /* @cb fires once data, the end of the body or an error is available. */
+    void (*body_wait)(struct s3_exchange *x, s3_ready_cb cb, void *arg);
+
+    /* Queue the status line and @hdrs (node adds Date, Server, Connection
+     * and Content-Length, or chunked framing when @content_length < 0).
+     * For HEAD and 304 node sends no body whatever is written. */
+    void (*resp_start)(struct s3_exchange *x, int status, const struct s3_header *hdrs,
+                       size_t n_hdrs, int64_t content_length);
+    /* Send @len bytes at @p; @p stays owned by the caller and valid until @cb. */
+    int (*resp_write)(struct s3_exchange *x, const void *p, size_t len, s3_write_cb cb,
+                      void *arg);
+    /* Send @len bytes of @fd from @off with sendfile(2), off the loop thread.
+     * @fd stays owned by the caller. */
+    int (*resp_sendfile)(struct s3_exchange *x, int fd, uint64_t off, uint64_t len,
+                         s3_write_cb cb, void *arg);
+    /* The response is complete (or abandoned: when fewer bytes than announced
+     * were sent, node closes the connection).  The exchange and its arena are
+     * released afterwards; s3 must not touch @x again. */
+    void (*resp_end)(struct s3_exchange *x);
+};
+
+struct s3_exchange {
+    const struct s3_exchange_ops *ops;
+    struct s3_http_request req;
+    struct gw_arena *arena; /* released after resp_end */
+    uv_loop_t *loop;
+    struct gw_pool_loop *pool; /* for blocking filesystem work and hashing */
+    uint64_t start_ns;         /* uv_hrtime() at the first byte of the request */
+    /* Set by s3 for the access log and metrics. */
+    const char *op_name; /* "PutObject", ... */
+    struct gw_str log_bucket;
+    struct gw_str log_key;
+    int status;
+};
+
+static inline int s3_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof)
+{
+    return x->ops->body_read(x, chunk, eof);
+}
+
+static inline void s3_body_wait(struct s3_exchange *x, s3_ready_cb cb, void *arg)
+{
+    x->ops->body_wait(x, cb, arg);
+}
+
+static inline void s3_resp_start(struct s3_exchange *x, int status, const struct s3_header *hdrs,
+                                 size_t n_hdrs, int64_t content_length)
+{
+    x->status = status;
+    x->ops->resp_start(x, status, hdrs, n_hdrs, content_length);
+}
+
+static inline int s3_resp_write(struct s3_exchange *x, const void *p, size_t len, s3_write_cb cb,
+                                void *arg)
+{
+    return x->ops->resp_write(x, p, len, cb, arg);
+}
+
+static inline int s3_resp_sendfile(struct s3_exchange *x, int fd, uint64_t off, uint64_t len,
+                                   s3_write_cb cb, void *arg)
+{
+    return x->ops->resp_sendfile(x, fd, off, len, cb, arg);
+}
+
+static inline void s3_resp_end(struct s3_exchange *x)
+{
+    x->ops->resp_end(x);
+}
+
+/* Header lookup (case-insensitive name); the first occurrence, or a NULL view. */
+struct gw_str s3_header_get(const struct s3_http_request *r, const char *name);
+
+/* Service-wide settings, filled by node from its config. */
+struct s3_config {
+    const char *mount;        /* the shared filesystem root */
+    const char *region;       /* "us-east-1" */
+    const char *vhost_domain; /* "s3.example.com" enables virtual-hosted style; NULL: off */
+    uint64_t max_object_size;
+    size_t io_chunk_size;      /* bytes per write job */
+    unsigned clock_skew_s;     /* 900 */
+    bool fsync;                /* fsync file, directory and new parents before 200 */
+};
+
+struct s3_service;
+
+/* Create the service.  @meta and @proposer stay owned by the caller and must
+ * outlive it.  Returns GW_OK or GW_ERR_*. */
+int s3_service_create(const struct s3_config *cfg, struct meta *meta,
+                      struct meta_proposer *proposer, struct s3_service **out);
+void s3_service_destroy(struct s3_service *s);
+
+/* Serve one request; see the file comment for the ownership rules. */
+void s3_handle(struct s3_service *s, struct s3_exchange *x);
+
+#endif
