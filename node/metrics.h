@@ -1,0 +1,33 @@
+/* node/metrics: process-wide request counters in Prometheus text format.
+ *
+ * Every finished exchange is recorded once (node/conn does it); /metrics
+ * renders the lot.  The registry is shared by every event loop of the process
+ * and guarded by a mutex: a record is a handful of additions. */
+#ifndef UNIGW_NODE_METRICS_H
+#define UNIGW_NODE_METRICS_H
+
+#include <stdint.h>
+
+#include "unigw/buf.h"
+#include "unigw/s3.h"
+
+/* At most this many distinct operation names; later ones count as "other". */
+#define NODE_METRICS_MAX_OPS 96
+/* At most this many distinct status codes per operation; later ones count as 0. */
+#define NODE_METRICS_MAX_CODES 24
+
+/* Record one finished request.  @op NULL counts as "unknown"; the name is
+ * copied (at most 63 bytes). */
+void node_metrics_request(const char *op, int status, uint64_t bytes_in, uint64_t bytes_out,
+                          uint64_t duration_ns);
+/* Add @delta (+1 on accept, -1 on close) to the open-connections gauge. */
+void node_metrics_conn_add(int delta);
+/* Append the exposition text (# HELP / # TYPE lines, one sample a line) to @out. */
+void node_metrics_render(struct gw_buf *out);
+/* Forget everything (tests). */
+void node_metrics_reset(void);
+
+/* Answer @x with 200 and the exposition text, then end it. */
+void node_metrics_respond(struct s3_exchange *x);
+
+#endif
