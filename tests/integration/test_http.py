@@ -307,6 +307,7 @@ def test_vhost_style(gw_factory):
     url = "http://vhbucket.s3.local:%d/dir/hello.txt" % c.node.port
     p = util.run(["curl", "-sS", "--fail-with-body", "--noproxy", "*", "--resolve",
                   "vhbucket.s3.local:%d:%s" % (c.node.port, c.node.addr),
+                  "-H", "x-amz-content-sha256: " + util.EMPTY_SHA256,
                   "--aws-sigv4", "aws:amz:us-east-1:s3", "--user",
                   "%s:%s" % (c.access_key, c.secret_key), url])
     assert p.stdout == b"virtual host"

@@ -1,0 +1,103 @@
+"""JavaScript clients from npm (tests/integration/js): @aws-sdk/client-s3 with its default
+checksum behaviour (CRC32 on Buffer bodies, aws-chunked + trailer on stream bodies) and
+minio-js (encoding-type=url listings, raw '+' in copy sources)."""
+import json
+import os
+import shutil
+
+import pytest
+
+import util
+
+GW_NODES = 1
+JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
+
+
+def node_script(gw, script, cfg):
+    if not shutil.which("node"):
+        pytest.fail("node is not installed (deploy/deps.sh installs it)")
+    for mod in ("@aws-sdk/client-s3", "minio"):
+        if not os.path.isdir(os.path.join(JS, "node_modules", mod)):
+            pytest.fail("%s missing: run `npm install` in %s (deploy/deps.sh does)" % (mod, JS))
+    env = gw.client_env()
+    env.pop("AWS_REQUEST_CHECKSUM_CALCULATION", None)
+    env.pop("AWS_RESPONSE_CHECKSUM_VALIDATION", None)
+    p = util.run(["node", os.path.join(JS, script), json.dumps(cfg)], env=env, cwd=JS,
+                 timeout=180)
+    return json.loads(p.stdout.decode().strip().splitlines()[-1])
+
+
+def test_aws_sdk_v3(gw, s3, tmp_path):
+    b = util.unique_bucket("sdkv3")
+    s3.create_bucket(Bucket=b)
+    stream_file = str(tmp_path / "stream.bin")
+    size = (3 << 20) + 4321  # several 64 KiB aws-chunks, an odd tail
+    md5 = util.write_random_file(stream_file, size, seed=3)
+    data = open(stream_file, "rb").read()
+    out = node_script(gw, "sdkv3.mjs", {"endpoint": gw.endpoint, "accessKey": gw.access_key,
+                                        "secretKey": gw.secret_key, "bucket": b,
+                                        "streamFile": stream_file})
+
+    hello = b"hello world\n"
+    assert out["bufferPut"]["etag"] == '"%s"' % util.md5_hex(hello)
+    assert out["bufferPut"]["crc32"] == "rwg7LQ=="
+    assert out["bufferGet"] == {"body": "hello world\n", "crc32": "rwg7LQ==",
+                                "contentType": "text/plain", "metadata": {"color": "blue"},
+                                "etag": '"%s"' % util.md5_hex(hello)}
+    with open(os.path.join(gw.mount, b, "sdkv3", "buffer body.txt"), "rb") as f:
+        assert f.read() == hello
+
+    crc = util.checksum_b64("CRC32", data)
+    assert out["streamPut"]["etag"] == '"%s"' % md5
+    assert out["streamPut"]["crc32"] == crc
+    assert out["streamGet"]["md5"] == md5 and out["streamGet"]["length"] == size
+    assert out["streamGet"]["crc32"] == crc
+    assert "aws-chunked" not in (out["streamGet"]["contentEncoding"] or "")
+    on_mount = os.path.join(gw.mount, b, "sdkv3", "stream body.bin")
+    assert os.path.getsize(on_mount) == size and util.file_md5(on_mount) == md5
+    h = s3.head_object(Bucket=b, Key="sdkv3/stream body.bin")
+    assert "aws-chunked" not in h.get("ContentEncoding", "")
+
+    assert out["copy"]["etag"] == '"%s"' % util.md5_hex(b"special")
+    assert out["copyHead"]["length"] == len(b"special")
+    with open(os.path.join(gw.mount, b, "sdkv3", "copy of a+b=c d.txt"), "rb") as f:
+        assert f.read() == b"special"
+
+    assert out["list"] == {"keys": ["sdkv3/a+b=c d.txt", "sdkv3/buffer body.txt",
+                                    "sdkv3/copy of a+b=c d.txt", "sdkv3/stream body.bin"],
+                           "keyCount": 4, "truncated": False}
+    assert out["listPage"]["keys"] == ["sdkv3/a+b=c d.txt", "sdkv3/buffer body.txt"]
+    assert out["listPage"]["truncated"] is True and out["listPage"]["token"]
+
+    assert out["deleted"] == ["sdkv3/a+b=c d.txt", "sdkv3/missing"]
+    assert out["deleteErrors"] == []
+    assert out["afterDelete"] == "NoSuchKey"
+    assert not os.path.exists(os.path.join(gw.mount, b, "sdkv3", "a+b=c d.txt"))
+    assert gw.wait_tmp_empty() == []
+
+
+def test_minio_js(gw, s3):
+    b = util.unique_bucket("minio")
+    s3.create_bucket(Bucket=b)
+    out = node_script(gw, "minio.mjs", {"host": gw.node.addr, "port": gw.node.port,
+                                        "accessKey": gw.access_key,
+                                        "secretKey": gw.secret_key, "bucket": b})
+    keys = ["minio/a+b=c d.txt", "minio/plus+only", "minio/sp ace", "minio/ünï.txt"]
+    for k in keys:
+        assert out["put:" + k] == util.md5_hex(("body of " + k).encode()), k
+        with open(os.path.join(gw.mount, b, *k.split("/")), "rb") as f:
+            assert f.read() == ("body of " + k).encode()
+    assert out["get"] == {k: True for k in keys}
+    assert out["stat"] == {"size": len(("body of " + keys[0]).encode()),
+                           "etag": util.md5_hex(("body of " + keys[0]).encode()),
+                           "color": "red"}
+    assert out["listV2"] == keys
+    assert out["listV1"] == keys
+    assert out["listDirs"] == ["minio/"]
+    assert out["partial"] == "dy of"
+    assert out["copy"] == "body of " + keys[0]
+    assert out["afterRemove"] == ["minio/a+b=c d.txt", "minio/copy of a+b=c d.txt",
+                                  "minio/ünï.txt"]
+    assert out["removed"] in ("NotFound", "NoSuchKey")
+    assert not os.path.exists(os.path.join(gw.mount, b, "minio", "plus+only"))
+    assert not os.path.exists(os.path.join(gw.mount, b, "minio", "sp ace"))
