@@ -37,8 +37,8 @@ def test_presigned_get_and_put(gw, s3, bucket, tmp_path):
     assert st == 200 and got == body
 
     url = s3.generate_presigned_url("get_object", Params={
-        "Bucket": bucket, "Key": "dir/get me.bin", "ResponseContentType": "application/x-pre",
-        "Range": "bytes=0-9"}, ExpiresIn=120)
+        "Bucket": bucket, "Key": "dir/get me.bin", "ResponseContentType": "application/x-pre"},
+        ExpiresIn=120)
     p = util.run(CURL + ["-D", "-", "-o", os.devnull, url])
     assert b"application/x-pre" in p.stdout.lower()
 

@@ -58,7 +58,8 @@ def fuse(gw, s3, tmp_path_factory):
     if not os.path.ismount(str(mnt)):
         proc.kill()
         proc.wait(10)
-        pytest.fail("s3fs did not mount:\n" + open(str(d / "s3fs.log"), errors="replace").read()[-5000:])
+        with open(str(d / "s3fs.log"), errors="replace") as f:
+            pytest.fail("s3fs did not mount:\n" + f.read()[-5000:])
     yield b, str(mnt)
     subprocess.run(["umount", "-l", str(mnt)], timeout=30)
     if proc.poll() is None:

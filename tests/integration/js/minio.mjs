@@ -57,7 +57,8 @@ out.listV1 = await listV1('minio/');
 out.listDirs = await listAll('', false);
 const partial = await readAll(await mc.getPartialObject(B, keys[0], 2, 5));
 out.partial = partial.toString();
-await mc.copyObject(B, 'minio/copy of a+b=c d.txt', `/${B}/${keys[0]}`);
+await mc.copyObject(B, 'minio/copy of a+b=c d.txt', `/${B}/${keys[0]}`,
+                    new Minio.CopyConditions());
 out.copy = (await readAll(await mc.getObject(B, 'minio/copy of a+b=c d.txt'))).toString();
 await mc.removeObjects(B, [keys[1], keys[2]]);
 out.afterRemove = await listAll('minio/', true);
