@@ -226,7 +226,7 @@ static void http_date_parse(void **state)
     assert_int_equal(s3_http_date_parse(GW_STR("Thu, 29 Feb 2024 00:00:00 GMT"), &sec), GW_OK);
     assert_int_equal(sec, 1709164800);
     assert_int_equal(s3_http_date_parse(GW_STR("Wed, 01-Jan-31 00:00:00 GMT"), &sec), GW_OK);
-    assert_int_equal(sec, 1925078400); /* two-digit years below 70 are 20xx */
+    assert_int_equal(sec, 1924992000); /* two-digit years below 70 are 20xx */
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(s3_http_date_parse(gw_str_c(bad[i]), &sec), GW_ERR_INVALID_ARGUMENT);
     }
