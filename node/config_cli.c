@@ -251,10 +251,11 @@ void node_config_usage(const char *argv0, struct gw_buf *out)
                   UNIGW_VERSION);
     gw_buf_append_c(out, "  -c, --config FILE            read settings from FILE (INI)\n");
     for (size_t i = 0; i < N_FLAGS; i++) {
-        int pad = 25 - (int)(strlen(cfg_flags[i].flag) + strlen(cfg_flags[i].metavar));
+        char flag[64];
 
-        gw_buf_printf(out, "      --%s %s%*s [%s] %s\n", cfg_flags[i].flag, cfg_flags[i].metavar,
-                      pad > 0 ? pad : 1, "", cfg_flags[i].section, cfg_flags[i].key);
+        snprintf(flag, sizeof flag, "--%s %s", cfg_flags[i].flag, cfg_flags[i].metavar);
+        gw_buf_printf(out, "      %-24s set [%s] %s\n", flag, cfg_flags[i].section,
+                      cfg_flags[i].key);
     }
     gw_buf_append_c(out,
                     "      --set SECTION.KEY=VALUE  set any key of the file\n"
@@ -265,4 +266,3 @@ void node_config_usage(const char *argv0, struct gw_buf *out)
                     "Environment: UNIGW_ROOT_ACCESS_KEY and UNIGW_ROOT_SECRET_KEY give the root\n"
                     "user's key on first start.\n");
 }
-

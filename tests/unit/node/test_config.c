@@ -5,11 +5,11 @@
  *
  * UNIGW_REGEN_EXAMPLE=1 makes example_file_matches_table rewrite
  * deploy/conf/unigw.conf.example instead of comparing it. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -120,27 +120,28 @@ static void good_values_of_every_type(void **state)
 {
     struct node_config cfg;
     char err[256] = "";
-    const char *text = "[server]\n"
-                       "max_header_bytes = 8KiB\n"
-                       "io_chunk_size = 65536\n"
-                       "max_object_size = 5TiB\n"
-                       "idle_timeout = 500ms\n"
-                       "header_timeout = 2m\n"
-                       "body_timeout = 1500\n"
-                       "write_timeout = 1h\n"
-                       "max_headers = 8\n"
-                       "[s3]\n"
-                       "clock_skew = 30s\n"
-                       "presign_max_expiry = 1d\n"
-                       "background_md5 = No\n"
-                       "[storage]\n"
-                       "reflink = 0\n"
-                       "copy_file_range = yes\n"
-                       "xattrs = off\n"
-                       "[node]\n"
-                       "log_level = error\n"
-                       "[cluster]\n"
-                       "cluster_key = 00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\n";
+    const char *text =
+        "[server]\n"
+        "max_header_bytes = 8KiB\n"
+        "io_chunk_size = 65536\n"
+        "max_object_size = 5TiB\n"
+        "idle_timeout = 500ms\n"
+        "header_timeout = 2m\n"
+        "body_timeout = 1500\n"
+        "write_timeout = 1h\n"
+        "max_headers = 8\n"
+        "[s3]\n"
+        "clock_skew = 30s\n"
+        "presign_max_expiry = 1d\n"
+        "background_md5 = No\n"
+        "[storage]\n"
+        "reflink = 0\n"
+        "copy_file_range = yes\n"
+        "xattrs = off\n"
+        "[node]\n"
+        "log_level = error\n"
+        "[cluster]\n"
+        "cluster_key = 00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\n";
 
     (void)state;
     node_config_init(&cfg);
@@ -273,8 +274,7 @@ static void parse_nul_in_counted_text(void **state)
 
     (void)state;
     node_config_init(&cfg);
-    assert_int_equal(node_config_parse_text(&cfg, "t.conf", text, sizeof text - 1, err,
-                                            sizeof err),
+    assert_int_equal(node_config_parse_text(&cfg, "t.conf", text, sizeof text - 1, err, sizeof err),
                      GW_ERR_CONFIG);
     assert_string_equal(err, "t.conf:2: NUL byte in line");
     node_config_free(&cfg);
@@ -287,8 +287,7 @@ static void set_reports_without_location(void **state)
 
     (void)state;
     node_config_init(&cfg);
-    assert_int_equal(node_config_set(&cfg, "server", "max_headers", "50", err, sizeof err),
-                     GW_OK);
+    assert_int_equal(node_config_set(&cfg, "server", "max_headers", "50", err, sizeof err), GW_OK);
     assert_int_equal(cfg.server.max_headers, 50);
     assert_int_equal(node_config_set(&cfg, "nope", "x", "1", err, sizeof err), GW_ERR_CONFIG);
     assert_string_equal(err, "unknown section [nope]");
@@ -324,10 +323,24 @@ static void flags_override_file(void **state)
     temp_file_write(path, "[server]\nlisten = 10.0.0.1:80\nregion = eu-west-1\n"
                           "[node]\ndata_dir = /file/data\nlog_level = warn\n");
     {
-        char *argv[] = {"unigw",   "--listen",     "0.0.0.0:8080", "--config",    path,
-                        "--mount", "/mnt/x",       "--data",       "/flag/data",  "--node-id",
-                        "n7",      "--vhost-domain", "s3.local",   "--log-level", "debug",
-                        "--set",   "s3.clock_skew=5m", NULL};
+        char *argv[] = {"unigw",
+                        "--listen",
+                        "0.0.0.0:8080",
+                        "--config",
+                        path,
+                        "--mount",
+                        "/mnt/x",
+                        "--data",
+                        "/flag/data",
+                        "--node-id",
+                        "n7",
+                        "--vhost-domain",
+                        "s3.local",
+                        "--log-level",
+                        "debug",
+                        "--set",
+                        "s3.clock_skew=5m",
+                        NULL};
         assert_int_equal(load(&cfg, argv, NULL, err, sizeof err), GW_OK);
     }
     assert_int_equal(cfg.action, NODE_CONFIG_RUN);
