@@ -5,11 +5,12 @@
  *
  * UNIGW_REGEN_EXAMPLE=1 makes example_file_matches_table rewrite
  * deploy/conf/unigw.conf.example instead of comparing it. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka 1.1 needs the four headers above first. */
+#include <cmocka.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
