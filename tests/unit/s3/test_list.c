@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "unigw/arena.h"
+#include "unigw/buf.h"
 #include "unigw/err.h"
 
 #include "list.h"
