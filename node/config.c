@@ -474,11 +474,15 @@ static void parse_fail(struct text_parse *tp, const char *fmt, ...)
 /* Catch "[name]" lines naming no section of ours, including sections without keys. */
 static void section_check(struct text_parse *tp, const char *line)
 {
-    const char *end = strchr(line, ']');
+    const char *end;
     char name[64];
     char shown[64];
     size_t len;
 
+    if (tp->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        line += 3 + strspn(line + 3, " \t"); /* inih skips a UTF-8 byte order mark */
+    }
+    end = strchr(line, ']');
     if (line[0] != '[' || end == NULL || memchr(line, ';', (size_t)(end - line)) != NULL) {
         return; /* not a section line, or one inih reports as a syntax error */
     }

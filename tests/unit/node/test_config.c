@@ -246,6 +246,21 @@ static void unknown_keys_and_sections(void **state)
     expect_error("[s3]\nclock_skew = 1m\n[node]\n[s3]\nclock_skew = 2m\n",
                  "t.conf:5: duplicate key 'clock_skew' in [s3]");
     expect_error("[admin]\nport = 1\n", "t.conf:2: unknown key 'port' in [admin]");
+    expect_error("\xEF\xBB\xBF[bogus]\n", "t.conf:1: unknown section [bogus]");
+}
+
+/* A UTF-8 byte order mark on the first line is skipped. */
+static void byte_order_mark(void **state)
+{
+    struct node_config cfg;
+    char err[256] = "";
+
+    (void)state;
+    node_config_init(&cfg);
+    assert_int_equal(parse(&cfg, "\xEF\xBB\xBF[server]\nregion = ap-south-1\n", err, sizeof err),
+                     GW_OK);
+    assert_string_equal(cfg.server.region, "ap-south-1");
+    node_config_free(&cfg);
 }
 
 static void syntax_errors_and_first_error_wins(void **state)
@@ -739,6 +754,7 @@ int main(void)
         cmocka_unit_test(bad_values_name_line_and_key),
         cmocka_unit_test(range_errors),
         cmocka_unit_test(unknown_keys_and_sections),
+        cmocka_unit_test(byte_order_mark),
         cmocka_unit_test(syntax_errors_and_first_error_wins),
         cmocka_unit_test(parse_nul_in_counted_text),
         cmocka_unit_test(set_reports_without_location),
