@@ -502,7 +502,7 @@ struct churn {
 static void *churn_main(void *arg)
 {
     struct churn *ch = arg;
-    char path[600];
+    char path[700];
     char dir[600];
 
     for (unsigned i = 0; !ch->stop; i++) {
