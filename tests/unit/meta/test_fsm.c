@@ -1,0 +1,200 @@
+/* Unit tests for meta/fsm.c: the index guard, dedup of retries, undecodable
+ * and too-new commands, atomicity of refused commands, determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "meta_test.h"
+
+static void bucket_cmd(struct gw_buf *b, uint8_t id, const char *name, const char *owner)
+{
+    struct meta_cmd_hdr h = mt_hdr(id, 5);
+
+    assert_int_equal(meta_cmd_bucket_create(b, &h, gw_str_c(name), gw_str_c(owner), GW_STR("")),
+                     0);
+}
+
+/* An entry at or below the last applied index changes nothing. */
+static void fsm_replay_is_skipped(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct meta_bucket bk;
+    struct mt t;
+    int result = -1;
+    uint64_t idx = 0;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), 0); /* index 1 */
+    bucket_cmd(&b, 0, "b1", "alice");
+    assert_int_equal(meta_apply(t.m, 5, b.data, b.len, &result), 0);
+    assert_int_equal(result, GW_OK);
+    assert_int_equal(meta_applied_index(t.m, &idx), 0);
+    assert_int_equal(idx, 5);
+    gw_buf_reset(&b);
+
+    /* A different command replayed at index 5 or 3 is not applied. */
+    bucket_cmd(&b, 0, "b2", "alice");
+    assert_int_equal(meta_apply(t.m, 5, b.data, b.len, &result), 0);
+    assert_int_equal(result, GW_OK);
+    assert_int_equal(meta_apply(t.m, 3, b.data, b.len, &result), 0);
+    assert_int_equal(meta_bucket_get(t.m, GW_STR("b2"), &bk), GW_ERR_NO_SUCH_BUCKET);
+
+    /* The index survives a reopen, and the guard with it. */
+    mt_reopen(&t);
+    assert_int_equal(meta_applied_index(t.m, &idx), 0);
+    assert_int_equal(idx, 5);
+    assert_int_equal(meta_apply(t.m, 4, b.data, b.len, &result), 0);
+    assert_int_equal(meta_bucket_get(t.m, GW_STR("b2"), &bk), GW_ERR_NO_SUCH_BUCKET);
+    assert_int_equal(meta_apply(t.m, 6, b.data, b.len, &result), 0);
+    assert_int_equal(result, GW_OK);
+    assert_int_equal(meta_bucket_get(t.m, GW_STR("b2"), &bk), 0);
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
+/* A retry with the same request id returns the original result, even though
+ * running it again would give another one; a new id runs again. */
+static void fsm_dedup_returns_original(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct mt t;
+    int result = -1;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), 0);
+    bucket_cmd(&b, 0x11, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK);
+    bucket_cmd(&b, 0x11, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK); /* deduped */
+    bucket_cmd(&b, 0x12, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_BUCKET_OWNED_BY_YOU);
+    bucket_cmd(&b, 0x12, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_BUCKET_OWNED_BY_YOU); /* original failure */
+    /* A replayed entry reports the recorded result of its request id. */
+    bucket_cmd(&b, 0x12, "b1", "alice");
+    assert_int_equal(meta_apply(t.m, 1, b.data, b.len, &result), 0);
+    assert_int_equal(result, GW_ERR_BUCKET_OWNED_BY_YOU);
+    gw_buf_reset(&b);
+    /* Without a request id there is no dedup. */
+    bucket_cmd(&b, 0, "b2", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK);
+    bucket_cmd(&b, 0, "b2", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_BUCKET_OWNED_BY_YOU);
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
+/* Dedup entries older than the window are pruned by index distance. */
+static void fsm_dedup_pruned_by_index(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), 0);
+    bucket_cmd(&b, 0x21, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK); /* index 2 */
+    t.index += META_DEDUP_WINDOW - 1;          /* next: 2 + WINDOW, still inside */
+    bucket_cmd(&b, 0x21, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK);
+    t.index += 1; /* next: 2 + WINDOW + 2: index 2 falls out of the window */
+    bucket_cmd(&b, 0x22, "b9", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_OK);
+    bucket_cmd(&b, 0x21, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_BUCKET_OWNED_BY_YOU); /* ran again */
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
+/* Garbage is refused as CORRUPT on every replica and still takes its index;
+ * a command from a newer binary stops apply and takes nothing. */
+static void fsm_corrupt_and_too_new(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct mt t;
+    int result = -1;
+    uint64_t idx = 0;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(meta_apply(t.m, 1, "\x01\x00\x01\x00zz", 6, &result), 0);
+    assert_int_equal(result, GW_ERR_CORRUPT);
+    assert_int_equal(meta_apply(t.m, 2, "", 0, &result), 0);
+    assert_int_equal(result, GW_ERR_CORRUPT);
+    assert_int_equal(meta_applied_index(t.m, &idx), 0);
+    assert_int_equal(idx, 2);
+
+    bucket_cmd(&b, 0, "b1", "alice");
+    b.data[2] = 9; /* version 9 */
+    assert_int_equal(meta_apply(t.m, 3, b.data, b.len, &result), GW_ERR_TOO_NEW);
+    assert_int_equal(meta_applied_index(t.m, &idx), 0);
+    assert_int_equal(idx, 2);
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
+/* A refused command leaves no partial write: deleting a user that still owns
+ * a bucket keeps the user and its keys. */
+static void fsm_refused_command_is_atomic(void **state)
+{
+    struct meta_cmd_hdr h = mt_hdr(0, 1);
+    struct gw_buf b = GW_BUF_INIT;
+    struct meta_key_info ki;
+    struct meta_user u;
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), 0);
+    assert_int_equal(mt_key_create(&t, "AK1", "alice", "s3cr3t"), 0);
+    assert_int_equal(mt_bucket(&t, "b1", "alice"), 0);
+    assert_int_equal(meta_cmd_user_delete(&b, &h, GW_STR("alice")), 0);
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_INVALID_REQUEST);
+    assert_int_equal(meta_user_get(t.m, GW_STR("alice"), &u), 0);
+    assert_int_equal(meta_key_lookup(t.m, GW_STR("AK1"), &ki), 0);
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
+/* The same command stream applied to two stores gives identical snapshots. */
+static void fsm_deterministic(void **state)
+{
+    struct gw_buf s1 = GW_BUF_INIT, s2 = GW_BUF_INIT;
+    struct mt t[2];
+
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        mt_open(&t[i]);
+        assert_int_equal(mt_user(&t[i], "alice", true), 0);
+        assert_int_equal(mt_user(&t[i], "bob", false), 0);
+        assert_int_equal(mt_key_create(&t[i], "AK1", "bob", "pw"), 0);
+        assert_int_equal(mt_bucket(&t[i], "b1", "bob"), 0);
+        assert_int_equal(mt_bucket(&t[i], "b1", "alice"), GW_ERR_BUCKET_EXISTS);
+    }
+    assert_int_equal(meta_snapshot(t[0].m, &s1), 0);
+    assert_int_equal(meta_snapshot(t[1].m, &s2), 0);
+    assert_int_equal(s1.len, s2.len);
+    assert_memory_equal(s1.data, s2.data, s1.len);
+    gw_buf_free(&s1);
+    gw_buf_free(&s2);
+    mt_close(&t[0]);
+    mt_close(&t[1]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fsm_replay_is_skipped),
+        cmocka_unit_test(fsm_dedup_returns_original),
+        cmocka_unit_test(fsm_dedup_pruned_by_index),
+        cmocka_unit_test(fsm_corrupt_and_too_new),
+        cmocka_unit_test(fsm_refused_command_is_atomic),
+        cmocka_unit_test(fsm_deterministic),
+    };
+    return cmocka_run_group_tests_name("meta/fsm", tests, NULL, NULL);
+}
