@@ -1160,6 +1160,10 @@ static void conn_step(struct node_conn *c)
         return;
     }
     conn_flush(c);
+    conn_parse(c);
+    if (c->is_closing || c->is_close_pending) {
+        return;
+    }
     conn_fire(c);
     if (c->is_closing || c->is_close_pending) {
         return;
@@ -1174,10 +1178,6 @@ static void conn_step(struct node_conn *c)
     }
     if (c->env->is_closing && c->state == CONN_IDLE) {
         conn_close(c);
-        return;
-    }
-    conn_parse(c);
-    if (c->is_closing || c->is_close_pending) {
         return;
     }
     conn_arm(c);

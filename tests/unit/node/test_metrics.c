@@ -1,0 +1,84 @@
+/* Tests of node/metrics: the Prometheus text. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static char *render(struct gw_buf *b)
+{
+    b->len = 0;
+    node_metrics_render(b);
+    gw_buf_append_byte(b, '\0');
+    return b->data;
+}
+
+/* Counters, histogram buckets (cumulative) and the gauge. */
+static void counters(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    char *t;
+
+    (void)state;
+    node_metrics_reset();
+    node_metrics_request("GetObject", 200, 100, 5000, 3000000);   /* 3 ms */
+    node_metrics_request("GetObject", 200, 100, 5000, 200000000); /* 200 ms */
+    node_metrics_request("GetObject", 404, 100, 300, 1000000);
+    node_metrics_request(NULL, 400, 10, 200, 1000);
+    node_metrics_conn_add(3);
+    node_metrics_conn_add(-1);
+    t = render(&b);
+    assert_non_null(strstr(t, "# TYPE unigw_http_requests_total counter\n"));
+    assert_non_null(strstr(t, "# HELP unigw_http_requests_total "));
+    assert_non_null(strstr(t, "unigw_http_requests_total{op=\"GetObject\",code=\"200\"} 2\n"));
+    assert_non_null(strstr(t, "unigw_http_requests_total{op=\"GetObject\",code=\"404\"} 1\n"));
+    assert_non_null(strstr(t, "unigw_http_requests_total{op=\"unknown\",code=\"400\"} 1\n"));
+    assert_non_null(strstr(t, "# TYPE unigw_http_request_duration_seconds histogram\n"));
+    assert_non_null(strstr(
+        t, "unigw_http_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.005\"} 2\n"));
+    assert_non_null(strstr(
+        t, "unigw_http_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.1\"} 2\n"));
+    assert_non_null(strstr(
+        t, "unigw_http_request_duration_seconds_bucket{op=\"GetObject\",le=\"0.25\"} 3\n"));
+    assert_non_null(strstr(
+        t, "unigw_http_request_duration_seconds_bucket{op=\"GetObject\",le=\"+Inf\"} 3\n"));
+    assert_non_null(strstr(t, "unigw_http_request_duration_seconds_count{op=\"GetObject\"} 3\n"));
+    assert_non_null(strstr(t, "unigw_http_received_bytes_total{op=\"GetObject\"} 300\n"));
+    assert_non_null(strstr(t, "unigw_http_sent_bytes_total{op=\"GetObject\"} 10300\n"));
+    assert_non_null(strstr(t, "unigw_http_open_connections 2\n"));
+    gw_buf_free(&b);
+}
+
+/* Too many operation names fold into "other" instead of growing. */
+static void bounded(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    char name[32];
+
+    (void)state;
+    node_metrics_reset();
+    for (int i = 0; i < NODE_METRICS_MAX_OPS + 10; i++) {
+        snprintf(name, sizeof name, "Op%d", i);
+        node_metrics_request(name, 200, 0, 0, 0);
+    }
+    for (int i = 0; i < 40; i++) {
+        node_metrics_request("Op0", 200 + i, 0, 0, 0);
+    }
+    assert_non_null(strstr(render(&b), "unigw_http_requests_total{op=\"other\",code=\"200\"} 10\n"));
+    assert_non_null(strstr(render(&b), "unigw_http_requests_total{op=\"Op0\",code=\"0\"} "));
+    gw_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(counters),
+        cmocka_unit_test(bounded),
+    };
+    return cmocka_run_group_tests_name("node/metrics", tests, NULL, NULL);
+}
