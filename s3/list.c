@@ -13,6 +13,7 @@
  * Failure modes: the bucket directory missing (NO_SUCH_BUCKET) or unreadable
  * (IO), fd exhaustion (IO).  Entries and subdirectories that vanish or
  * change type under us are skipped: POSIX writers run concurrently. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,7 +22,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "unigw/alloc.h"
 #include "unigw/buf.h"

@@ -447,7 +447,9 @@ static int tagging_walk(xmlNode *root, size_t max_tags, struct gw_arena *a, stru
         set = set->next;
     }
     /* More tags than the limit is InvalidTag, not a parse error. */
-    n_tags = count_children(set, "Tag", max_tags + XML_MAX_FIELDS);
+    n_tags = count_children(set, "Tag",
+                            (max_tags > S3_MAX_BUCKET_TAGS ? max_tags : S3_MAX_BUCKET_TAGS) +
+                                XML_MAX_FIELDS);
     if (n_tags == COUNT_STRAY_TEXT) {
         return GW_ERR_MALFORMED_XML;
     }

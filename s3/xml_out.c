@@ -265,8 +265,8 @@ static bool cur_time(struct date_cur *c, int *h, int *m, int *s)
            cur_digits(c, 2, s) && *h < 24 && *m < 60 && *s <= 60;
 }
 
-/* The part after the weekday name; @form is ',' + ' ' (IMF), ',' + '-'
- * (RFC 850, detected after the day) or ' ' (asctime). */
+/* The part after the weekday name: ", DD Mon YYYY HH:MM:SS GMT" (IMF),
+ * ", DD-Mon-YY HH:MM:SS GMT" (RFC 850) or " Mon  D HH:MM:SS YYYY" (asctime). */
 static bool parse_after_wkday(struct date_cur *c, int *y, int *mon, int *d, int *hms)
 {
     if (cur_char(c, ',')) {
