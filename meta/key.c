@@ -202,7 +202,7 @@ int meta__key_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
  * have few keys and this runs only for admin listings and user deletion). */
 struct owner_ctx {
     struct gw_str user;
-    struct gw_buf keys; /* NUL-separated access keys */
+    struct gw_buf keys; /* the access keys, each as gw_buf_put_bytes */
     size_t n;
 };
 
@@ -217,8 +217,7 @@ static int owner_cb(void *arg, struct gw_str key, struct gw_str val)
         return rv;
     }
     if (gw_str_eq(rec.user, ctx->user)) {
-        gw_buf_append_str(&ctx->keys, key);
-        gw_buf_append_byte(&ctx->keys, '\0');
+        gw_buf_put_bytes(&ctx->keys, key);
         ctx->n++;
     }
     return GW_OK;
@@ -227,14 +226,14 @@ static int owner_cb(void *arg, struct gw_str key, struct gw_str val)
 int meta__key_delete_user(struct meta *m, MDB_txn *txn, struct gw_str user)
 {
     struct owner_ctx ctx = {user, GW_BUF_INIT, 0};
-    size_t off = 0;
+    struct gw_reader r;
+    struct gw_str ak;
     int rv;
 
     rv = meta__scan(m, txn, META_DB_KEYS, GW_STR_NULL, GW_STR_NULL, owner_cb, &ctx);
-    for (size_t i = 0; rv == 0 && i < ctx.n; i++) {
-        size_t len = strlen(ctx.keys.data + off);
-        rv = meta__del(m, txn, META_DB_KEYS, gw_str_make(ctx.keys.data + off, len));
-        off += len + 1;
+    r = gw_reader_make(ctx.keys.data, ctx.keys.len);
+    while (rv == 0 && gw_reader_bytes(&r, &ak)) {
+        rv = meta__del(m, txn, META_DB_KEYS, ak);
     }
     gw_buf_free(&ctx.keys);
     return rv;
@@ -245,7 +244,8 @@ int meta_key_list(struct meta *m, struct gw_str user, char (**out)[META_NAME_MAX
 {
     struct owner_ctx ctx = {user, GW_BUF_INIT, 0};
     MDB_txn *txn = NULL;
-    size_t off = 0;
+    struct gw_reader r;
+    struct gw_str ak;
     int rv;
 
     *out = NULL;
@@ -258,10 +258,9 @@ int meta_key_list(struct meta *m, struct gw_str user, char (**out)[META_NAME_MAX
     mdb_txn_abort(txn);
     if (rv == 0 && ctx.n > 0) {
         *out = gw_calloc(ctx.n, sizeof **out);
-        for (size_t i = 0; i < ctx.n; i++) {
-            size_t len = strlen(ctx.keys.data + off);
-            meta__str_copy((*out)[i], META_NAME_MAX + 1, NULL, gw_str_make(ctx.keys.data + off, len));
-            off += len + 1;
+        r = gw_reader_make(ctx.keys.data, ctx.keys.len);
+        for (size_t i = 0; i < ctx.n && gw_reader_bytes(&r, &ak); i++) {
+            meta__str_copy((*out)[i], META_NAME_MAX + 1, NULL, ak);
         }
         *n_out = ctx.n;
     }
