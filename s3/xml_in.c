@@ -448,7 +448,7 @@ static int tagging_walk(xmlNode *root, size_t max_tags, struct gw_arena *a, stru
     }
     /* More tags than the limit is InvalidTag, not a parse error. */
     n_tags = count_children(set, "Tag",
-                            (max_tags > S3_MAX_BUCKET_TAGS ? max_tags : S3_MAX_BUCKET_TAGS) +
+                            (max_tags < S3_MAX_DELETE_OBJECTS ? max_tags : S3_MAX_DELETE_OBJECTS) +
                                 XML_MAX_FIELDS);
     if (n_tags == COUNT_STRAY_TEXT) {
         return GW_ERR_MALFORMED_XML;
