@@ -462,6 +462,16 @@ static void send_continue(struct node_conn *c)
     }
 }
 
+static void send_continue_before_final(struct node_conn *c)
+{
+    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (c->x.req.expects_continue && !c->continue_sent && !c->is_dead) {
+        c->continue_sent = true;
+        queue_mem(c, msg, sizeof msg - 1);
+    }
+}
+
 static int conn_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof)
 {
     struct node_conn *c = conn_of(x);
@@ -617,6 +627,13 @@ static void conn_resp_start(struct s3_exchange *x, int status, const struct s3_h
     x->status = status;
     if (c->is_dead) {
         return;
+    }
+    /* A request that announced 100-continue and whose whole body is here
+     * (Content-Length: 0, or a body the handler read without ever waiting)
+     * still gets its interim 100: botocore answered directly on a
+     * keep-alive connection mis-parses the next response. */
+    if (c->body_eof) {
+        send_continue_before_final(c);
     }
     resp_decide(c, status, content_length);
     b->len = 0;

@@ -146,6 +146,7 @@ struct s3_config {
     size_t io_chunk_size;      /* bytes per write job */
     unsigned clock_skew_s;     /* 900 */
     bool fsync;                /* fsync file, directory and new parents before 200 */
+    const char *node_id;       /* names this node's temp files */
 };
 
 struct s3_service;

@@ -1,0 +1,267 @@
+/* unigw: the gateway daemon.
+ *
+ * Start-up: config -> data dir -> cluster key -> metadata store -> worker
+ * pool -> proposer -> root user (first start) -> S3 service -> listener.
+ * SIGTERM/SIGINT drain: readiness goes 503, the listener closes, open
+ * connections finish (bounded by a deadline), then everything closes in
+ * reverse order and the process exits 0. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "bootstrap.h"
+#include "config.h"
+#include "health.h"
+#include "metrics.h"
+#include "server.h"
+#include "unigw/err.h"
+#include "unigw/log.h"
+#include "unigw/meta.h"
+#include "unigw/pool.h"
+#include "unigw/s3.h"
+
+extern char **environ;
+
+struct node {
+    struct node_config cfg;
+    uv_loop_t loop;
+    struct gw_pool *pool;
+    struct gw_pool_loop *pool_loop;
+    struct meta *meta;
+    struct meta_local_proposer proposer;
+    struct s3_service *s3;
+    struct node_server *server;
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    bool draining;
+};
+
+static bool path_is(struct gw_str target, const char *path)
+{
+    struct gw_str p;
+
+    gw_str_split(&target, '?', &p);
+    return gw_str_eq_c(p, path);
+}
+
+/* Node endpoints first; everything else is S3. */
+static void handle_request(void *data, struct s3_exchange *x)
+{
+    struct node *n = data;
+    struct gw_str t = x->req.target;
+
+    if (gw_str_eq_c(x->req.method, "GET") || gw_str_eq_c(x->req.method, "HEAD")) {
+        if (path_is(t, "/health/live")) {
+            node_health_live(x);
+            return;
+        }
+        if (path_is(t, "/health/ready")) {
+            node_health_ready(x, !n->draining, n->draining ? "draining" : "serving");
+            return;
+        }
+        if (path_is(t, "/metrics")) {
+            node_metrics_respond(x);
+            return;
+        }
+    }
+    s3_handle(n->s3, x);
+}
+
+static void closed_handle_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void proposer_closed_cb(struct meta_local_proposer *lp)
+{
+    struct node *n = (struct node *)((char *)lp - offsetof(struct node, proposer));
+
+    gw_pool_loop_close(n->pool_loop);
+}
+
+static void server_closed_cb(void *arg)
+{
+    struct node *n = arg;
+
+    n->server = NULL;
+    meta_local_proposer_close(&n->proposer, proposer_closed_cb);
+    uv_close((uv_handle_t *)&n->sigterm, closed_handle_cb);
+    uv_close((uv_handle_t *)&n->sigint, closed_handle_cb);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+    struct node *n = s->data;
+
+    if (n->draining) {
+        return;
+    }
+    n->draining = true;
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"signal %d: draining\"", signum);
+    node_server_stop_listening(n->server);
+    node_server_close(n->server, server_closed_cb, n);
+}
+
+static int make_dirs(const struct node_config *cfg)
+{
+    char path[4096];
+    struct stat st;
+
+    if (mkdir(cfg->node.data_dir, 0700) != 0 && errno != EEXIST) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"cannot create data dir %s: %s\"", cfg->node.data_dir,
+               strerror(errno));
+        return GW_ERR_CONFIG;
+    }
+    snprintf(path, sizeof path, "%s/meta", cfg->node.data_dir);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        return GW_ERR_IO;
+    }
+    if (stat(cfg->storage.mount, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"mount %s is not a directory\"", cfg->storage.mount);
+        return GW_ERR_CONFIG;
+    }
+    return GW_OK;
+}
+
+static int open_meta(struct node *n)
+{
+    uint8_t key[META_CLUSTER_KEY_LEN];
+    char path[4096];
+    int rv = node_cluster_key(&n->cfg, key);
+
+    if (rv != 0) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"cluster key: %s\"", gw_err_name(rv));
+        return rv;
+    }
+    snprintf(path, sizeof path, "%s/meta", n->cfg.node.data_dir);
+    rv = meta_open(path, key, 0, &n->meta);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rv != 0) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"metadata store %s: %s\"", path, gw_err_name(rv));
+    }
+    return rv;
+}
+
+static int start_s3(struct node *n)
+{
+    struct s3_config c = {0};
+
+    c.mount = n->cfg.storage.mount;
+    c.region = n->cfg.server.region;
+    c.vhost_domain = n->cfg.server.vhost_domain;
+    c.max_object_size = n->cfg.server.max_object_size;
+    c.io_chunk_size = (size_t)n->cfg.server.io_chunk_size;
+    c.clock_skew_s = (unsigned)(n->cfg.s3.clock_skew / 1000);
+    c.fsync = n->cfg.storage.fsync;
+    c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
+    return s3_service_create(&c, n->meta, &n->proposer.base, &n->s3);
+}
+
+static int start_server(struct node *n)
+{
+    struct node_server_config sc = {0};
+    const struct node_config_server *c = &n->cfg.server;
+
+    sc.listen = c->listen;
+    sc.max_header_bytes = (size_t)c->max_header_bytes;
+    sc.max_headers = c->max_headers;
+    sc.max_url_len = c->max_url_len;
+    sc.max_connections = c->max_connections;
+    sc.idle_timeout_ms = (uint32_t)c->idle_timeout;
+    sc.header_timeout_ms = (uint32_t)c->header_timeout;
+    sc.body_timeout_ms = (uint32_t)c->body_timeout;
+    sc.write_timeout_ms = (uint32_t)c->write_timeout;
+    sc.close_timeout_ms = 10000;
+    return node_server_start(&n->server, &n->loop, n->pool_loop, &sc, handle_request, n);
+}
+
+static int start(struct node *n)
+{
+    int rv = make_dirs(&n->cfg);
+
+    if (rv == 0) {
+        rv = open_meta(n);
+    }
+    if (rv == 0) {
+        rv = gw_pool_create(n->cfg.server.io_threads, &n->pool);
+    }
+    if (rv == 0) {
+        rv = gw_pool_loop_create(n->pool, &n->loop, &n->pool_loop);
+    }
+    if (rv == 0) {
+        rv = meta_local_proposer_init(&n->proposer, &n->loop, n->meta);
+    }
+    if (rv == 0) {
+        rv = node_bootstrap_root(&n->cfg, &n->loop, n->meta, &n->proposer.base);
+    }
+    if (rv == 0) {
+        rv = start_s3(n);
+    }
+    if (rv == 0) {
+        rv = start_server(n);
+    }
+    return rv;
+}
+
+static int run_action(struct node_config *cfg, const char *argv0)
+{
+    struct gw_buf out = GW_BUF_INIT;
+
+    if (cfg->action == NODE_CONFIG_HELP) {
+        node_config_usage(argv0, &out);
+    } else if (cfg->action == NODE_CONFIG_VERSION) {
+        gw_buf_append_c(&out, "unigw " UNIGW_VERSION "\n");
+    } else {
+        node_config_print(cfg, &out);
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    gw_buf_free(&out);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct node n;
+    char err[512];
+    int rv;
+
+    signal(SIGPIPE, SIG_IGN);
+    rv = node_config_load(&n.cfg, argc, argv, environ, err, sizeof err);
+    if (rv != 0) {
+        fprintf(stderr, "unigw: %s\n", err);
+        return 2;
+    }
+    if (n.cfg.action != NODE_CONFIG_RUN) {
+        rv = run_action(&n.cfg, argv[0]);
+        node_config_free(&n.cfg);
+        return rv;
+    }
+    gw_log_threshold = n.cfg.node.log_level;
+    uv_loop_init(&n.loop);
+    rv = start(&n);
+    if (rv != 0) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"start-up failed: %s\"", gw_err_name(rv));
+        return 1;
+    }
+    uv_signal_init(&n.loop, &n.sigterm);
+    uv_signal_init(&n.loop, &n.sigint);
+    n.sigterm.data = &n;
+    n.sigint.data = &n;
+    uv_signal_start(&n.sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&n.sigint, signal_cb, SIGINT);
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"serving S3 on %s, mount %s\"", n.cfg.server.listen,
+           n.cfg.storage.mount);
+    uv_run(&n.loop, UV_RUN_DEFAULT);
+    rv = uv_loop_close(&n.loop);
+    s3_service_destroy(n.s3);
+    meta_close(n.meta);
+    gw_pool_destroy(n.pool);
+    node_config_free(&n.cfg);
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"stopped\"");
+    return rv == 0 ? 0 : 1;
+}

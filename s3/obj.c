@@ -1,0 +1,198 @@
+/* Object lookup and description.  An object is a regular file at
+ * <mount>/<bucket>/<key>, or a directory for a marker key ending in '/'.
+ * Its ETag is the MD5 from its record when the record is fresh, else the
+ * fingerprint ETag "<hex>-1" (stable until the file changes). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "obj.h"
+#include "path.h"
+#include "xml_out.h"
+#include "unigw/err.h"
+
+int s3__obj_path(struct s3_service *s, struct gw_str bucket, struct gw_str key, char *out,
+                 size_t cap)
+{
+    int rv = s3_path_key_check(key);
+
+    if (rv != 0) {
+        return rv;
+    }
+    return s3_path_for_key(out, cap, s->mount, bucket, key);
+}
+
+static int open_error(struct s3_service *s, struct gw_str bucket, int e)
+{
+    struct stat st;
+
+    if (s3__bucket_stat(s, bucket, &st) != 0) {
+        return GW_ERR_NO_SUCH_BUCKET;
+    }
+    if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == EISDIR || e == ENAMETOOLONG) {
+        return GW_ERR_NO_SUCH_KEY;
+    }
+    return gw_err_from_errno(e);
+}
+
+/* Keep only what an object can be: a regular file, or a directory for a marker key. */
+static int check_kind(struct s3_obj *o, struct gw_str key)
+{
+    bool want_dir = s3_path_key_is_marker(key);
+
+    if (want_dir && S_ISDIR(o->st.st_mode)) {
+        o->is_marker = true;
+        o->st.st_size = 0;
+        return GW_OK;
+    }
+    if (!want_dir && S_ISREG(o->st.st_mode)) {
+        return GW_OK;
+    }
+    return GW_ERR_NO_SUCH_KEY;
+}
+
+int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
+                 struct gw_arena *a, struct s3_obj *o)
+{
+    char path[S3_PATH_MAX];
+    int rv;
+
+    memset(o, 0, sizeof *o);
+    o->fd = -1;
+    rv = s3__obj_path(s, bucket, key, path, sizeof path);
+    if (rv != 0) {
+        return rv;
+    }
+    o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (o->fd < 0) {
+        return open_error(s, bucket, errno);
+    }
+    if (fstat(o->fd, &o->st) != 0 || check_kind(o, key) != 0) {
+        close(o->fd);
+        o->fd = -1;
+        return GW_ERR_NO_SUCH_KEY;
+    }
+    if (s3_objmeta_load(&s->store, o->fd, bucket, key, a, &o->meta) == 0) {
+        /* A marker directory's mtime moves with its entries: its record has no fingerprint. */
+        o->has_meta = o->is_marker || s3_objmeta_fresh(&o->meta, &o->st);
+    }
+    if (o->has_meta) {
+        o->etag = s3_objmeta_etag(&o->meta, a);
+    } else if (o->is_marker) {
+        o->etag = gw_arena_strndup(a, "\"d41d8cd98f00b204e9800998ecf8427e\"", 34);
+    } else {
+        o->etag = s3_objmeta_fingerprint_etag(&o->st, a);
+    }
+    return GW_OK;
+}
+
+static struct gw_str strip_quotes(struct gw_str s)
+{
+    s = gw_str_trim(s);
+    if (s.len >= 2 && s.p[0] == '"' && s.p[s.len - 1] == '"') {
+        s.p++;
+        s.len -= 2;
+    }
+    return s;
+}
+
+bool s3__etag_matches(struct gw_str cond, const char *etag)
+{
+    struct gw_str want = strip_quotes(gw_str_c(etag));
+    struct gw_str item;
+
+    while (cond.len > 0) {
+        gw_str_split(&cond, ',', &item);
+        item = gw_str_trim(item);
+        if (gw_str_has_prefix(item, GW_STR("W/"))) {
+            item.p += 2;
+            item.len -= 2;
+        }
+        if (gw_str_eq_c(item, "*") || gw_str_eq(strip_quotes(item), want)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static struct gw_str cond_header(struct s3_req *q, const char *prefix, const char *name)
+{
+    char full[64];
+
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    return s3_header_get(q->http, full);
+}
+
+/* RFC 7232 section 6 order, as S3 applies it: If-Match, then
+ * If-Unmodified-Since (only without If-Match), If-None-Match, then
+ * If-Modified-Since (only without If-None-Match).  A date that does not parse
+ * is ignored, as AWS does. */
+int s3__obj_conditions(struct s3_req *q, const struct s3_obj *o, const char *prefix)
+{
+    struct gw_str im = cond_header(q, prefix, "if-match");
+    struct gw_str inm = cond_header(q, prefix, "if-none-match");
+    struct gw_str ius = cond_header(q, prefix, "if-unmodified-since");
+    struct gw_str ims = cond_header(q, prefix, "if-modified-since");
+    bool is_copy = prefix[0] != '\0';
+    int64_t mtime = o->st.st_mtim.tv_sec;
+    int64_t t;
+
+    if (im.p != NULL && !s3__etag_matches(im, o->etag)) {
+        return GW_ERR_PRECONDITION_FAILED;
+    }
+    if (im.p == NULL && ius.p != NULL && s3_http_date_parse(ius, &t) == 0 && mtime > t) {
+        return GW_ERR_PRECONDITION_FAILED;
+    }
+    if (inm.p != NULL && s3__etag_matches(inm, o->etag)) {
+        return is_copy ? GW_ERR_PRECONDITION_FAILED : GW_ERR_NOT_MODIFIED;
+    }
+    if (inm.p == NULL && ims.p != NULL && s3_http_date_parse(ims, &t) == 0 && mtime <= t &&
+        t <= q->now) {
+        return is_copy ? GW_ERR_PRECONDITION_FAILED : GW_ERR_NOT_MODIFIED;
+    }
+    return GW_OK;
+}
+
+void s3__obj_headers(struct s3_req *q, const struct s3_obj *o)
+{
+    char *date = gw_arena_alloc(q->a, S3_HTTP_DATE_LEN + 1);
+
+    s3_http_date_format(o->st.st_mtim.tv_sec, date);
+    s3_req_header(q, "ETag", o->etag);
+    s3_req_header(q, "Last-Modified", date);
+    if (!o->has_meta) {
+        s3_req_header(q, "Content-Type", o->is_marker ? "application/x-directory"
+                                                      : "binary/octet-stream");
+        return;
+    }
+    s3_req_header_str(q, "Content-Type", o->meta.content_type.len > 0
+                                             ? o->meta.content_type
+                                             : GW_STR("binary/octet-stream"));
+#define S3__OM_HDR(f, h)                                                                           \
+    if (o->meta.f.len > 0 && strcmp(h, "content-type") != 0) {                                     \
+        s3_req_header_str(q, h, o->meta.f);                                                        \
+    }
+    S3_STORED_HEADERS(S3__OM_HDR)
+#undef S3__OM_HDR
+    for (size_t i = 0; i < o->meta.n_user; i++) {
+        char *name = gw_arena_printf(q->a, "x-amz-meta-%.*s", (int)o->meta.user[i].key.len,
+                                     o->meta.user[i].key.p);
+        s3_req_header_str(q, name, o->meta.user[i].value);
+    }
+}
+
+int s3__fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rv = GW_OK;
+
+    if (fd < 0) {
+        return gw_err_from_errno(errno);
+    }
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        rv = gw_err_from_errno(errno);
+    }
+    close(fd);
+    return rv;
+}

@@ -1,0 +1,248 @@
+/* CopyObject: same or another bucket, metadata directive COPY or REPLACE,
+ * the x-amz-copy-source-if-* conditions, and a copy onto itself to change
+ * metadata (s3fs chmod/touch do this).
+ *
+ *   parse source (loop) -> open source + conditions + stage + copy bytes +
+ *   publish (one pool job) -> CopyObjectResult
+ *
+ * Bytes move with copy_file_range when the source's MD5 is known (the
+ * copy has the same bytes, so the same ETag); a source without a valid
+ * record (written through POSIX) is read and hashed on the way. */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "obj.h"
+#include "path.h"
+#include "publish.h"
+#include "put_meta.h"
+#include "xml_out.h"
+#include "unigw/checksum.h"
+#include "unigw/err.h"
+
+#define COPY_BUF_SIZE (1u << 20)
+
+struct copy_op {
+    struct s3_req *q;
+    struct gw_str src_bucket;
+    struct gw_str src_key;
+    bool replace;
+    struct s3_objmeta meta;
+    struct s3_obj src;
+    char tmp_path[S3_PATH_MAX];
+    int fd;
+    int rv;
+};
+
+/* "bkt/key", "/bkt/key", percent-encoded, maybe "?versionId=..." */
+static int parse_source(struct copy_op *c)
+{
+    struct s3_req *q = c->q;
+    struct gw_str src = s3_header_get(q->http, "x-amz-copy-source");
+    struct gw_str path;
+    char *dec = gw_arena_alloc(q->a, src.len + 1);
+    size_t n = 0;
+    struct gw_str rest;
+
+    gw_str_split(&src, '?', &path);
+    if (path.len > 0 && path.p[0] == '/') {
+        path.p++;
+        path.len--;
+    }
+    if (!gw_url_decode(path, dec, &n, false)) {
+        return GW_ERR_INVALID_COPY_SOURCE;
+    }
+    rest = gw_str_make(dec, n);
+    if (!gw_str_split(&rest, '/', &c->src_bucket) || rest.len == 0 || c->src_bucket.len == 0) {
+        return GW_ERR_INVALID_COPY_SOURCE;
+    }
+    c->src_key = rest;
+    return s3_path_key_check(c->src_key);
+}
+
+static int parse_request(struct copy_op *c)
+{
+    struct s3_req *q = c->q;
+    struct gw_str dir = s3_header_get(q->http, "x-amz-metadata-directive");
+    int rv = parse_source(c);
+
+    if (rv == 0) {
+        rv = s3_path_key_check(q->rt.key);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (dir.p != NULL && !gw_str_eq_c(dir, "COPY") && !gw_str_eq_c(dir, "REPLACE")) {
+        s3_req_errmsg(q, "unknown metadata directive");
+        return GW_ERR_INVALID_ARGUMENT;
+    }
+    c->replace = gw_str_eq_c(dir, "REPLACE");
+    if (!c->replace && gw_str_eq(c->src_bucket, q->rt.bucket) && gw_str_eq(c->src_key, q->rt.key)) {
+        return GW_ERR_COPY_TO_ITSELF;
+    }
+    return c->replace ? s3__put_meta_from_request(q, &c->meta) : s3__put_check_acl(q);
+}
+
+static int copy_range(int in, int out, uint64_t len)
+{
+    loff_t off_in = 0;
+
+    while (len > 0) {
+        ssize_t n = copy_file_range(in, &off_in, out, NULL, len, 0);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n == 0 ? GW_ERR_IO : gw_err_from_errno(errno);
+        }
+        len -= (uint64_t)n;
+    }
+    return GW_OK;
+}
+
+/* Buffered copy computing the MD5 (and the fallback when copy_file_range is refused). */
+static int copy_hashing(struct copy_op *c, uint64_t len, unsigned char md5[GW_MD5_LEN])
+{
+    char *buf = gw_arena_alloc(c->q->a, COPY_BUF_SIZE);
+    struct gw_hash h;
+    struct gw_digests d;
+    uint64_t off = 0;
+    int rv = GW_OK;
+
+    gw_hash_init(&h, GW_HASH_MD5);
+    while (rv == 0 && off < len) {
+        ssize_t n = pread(c->src.fd, buf, COPY_BUF_SIZE, (off_t)off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            rv = n == 0 ? GW_ERR_IO : gw_err_from_errno(errno);
+            break;
+        }
+        gw_hash_update(&h, buf, (size_t)n);
+        rv = s3__write_all(c->fd, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    gw_hash_final(&h, &d);
+    gw_hash_cleanup(&h);
+    memcpy(md5, d.md5, GW_MD5_LEN);
+    return rv;
+}
+
+static int copy_bytes(struct copy_op *c)
+{
+    uint64_t len = c->src.is_marker ? 0 : (uint64_t)c->src.st.st_size;
+    int rv;
+
+    if (c->src.has_meta && !c->src.is_marker) {
+        memcpy(c->meta.md5, c->src.meta.md5, GW_MD5_LEN);
+        c->meta.n_parts = c->src.meta.n_parts;
+        rv = copy_range(c->src.fd, c->fd, len);
+        if (rv == 0 || lseek(c->fd, 0, SEEK_SET) != 0 || ftruncate(c->fd, 0) != 0) {
+            return rv;
+        }
+    }
+    c->meta.n_parts = 0;
+    return copy_hashing(c, len, c->meta.md5);
+}
+
+static void take_source_meta(struct copy_op *c)
+{
+    const struct s3_objmeta *m = &c->src.meta;
+
+    if (!c->src.has_meta) {
+        return;
+    }
+    if (!c->replace) {
+#define S3__OM_COPY(f, h) c->meta.f = m->f;
+        S3_STORED_HEADERS(S3__OM_COPY)
+#undef S3__OM_COPY
+        c->meta.user = m->user;
+        c->meta.n_user = m->n_user;
+    }
+    c->meta.cksum = m->cksum;
+    c->meta.cksum_len = m->cksum_len;
+    c->meta.cksum_composite = m->cksum_composite;
+    memcpy(c->meta.cksum_value, m->cksum_value, sizeof c->meta.cksum_value);
+}
+
+static int copy_and_publish(struct copy_op *c)
+{
+    struct s3_req *q = c->q;
+    struct s3_publish pub = {0};
+    int rv = s3__obj_conditions(q, &c->src, "x-amz-copy-source-");
+
+    if (rv == 0) {
+        rv = s3__stage_create(q->svc, c->tmp_path, sizeof c->tmp_path, &c->fd);
+    }
+    if (rv == 0) {
+        take_source_meta(c);
+        rv = copy_bytes(c);
+    }
+    if (rv == 0) {
+        pub.svc = q->svc;
+        pub.bucket = q->rt.bucket;
+        pub.key = q->rt.key;
+        pub.tmp_path = c->tmp_path;
+        pub.fd = c->fd;
+        pub.meta = &c->meta;
+        pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
+        pub.if_match = s3_header_get(q->http, "if-match");
+        rv = s3__publish(&pub, q->a);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+        if (rv != 0 || s3_path_key_is_marker(q->rt.key)) {
+            unlink(c->tmp_path);
+        }
+    }
+    return rv;
+}
+
+static void copy_work_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    int rv = s3__obj_open(c->q->svc, c->src_bucket, c->src_key, c->q->a, &c->src);
+
+    if (rv == 0) {
+        rv = copy_and_publish(c);
+        close(c->src.fd);
+    }
+    c->rv = rv;
+}
+
+static void copy_done_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
+    struct s3_xml_writer w;
+    char *etag;
+
+    if (c->rv != 0) {
+        s3_err_respond(q, c->rv);
+        return;
+    }
+    etag = s3_objmeta_etag(&c->meta, q->a);
+    s3_xml_begin(&w, &q->body_out, "CopyObjectResult", S3_XML_NS);
+    s3_xml_elem_time(&w, "LastModified", c->meta.mtime_ns);
+    s3_xml_elem_etag(&w, "ETag", gw_str_make(etag + 1, strlen(etag) - 2));
+    s3_xml_end(&w);
+    s3_req_respond_xml(q, 200);
+}
+
+void s3_op_object_copy(struct s3_req *q)
+{
+    struct copy_op *c = gw_arena_zalloc(q->a, sizeof *c);
+    int rv;
+
+    c->q = q;
+    c->fd = -1;
+    c->src.fd = -1;
+    rv = parse_request(c);
+    if (rv != 0) {
+        s3_err_respond(q, rv);
+        return;
+    }
+    gw_pool_submit(q->x->pool, &q->job, copy_work_cb, copy_done_cb, c);
+}

@@ -1,0 +1,188 @@
+/* DeleteObject and DeleteObjects.  Deleting a missing key succeeds (204),
+ * as S3 does.  After removing a file, parent directories left empty are
+ * removed up to the bucket, unless they are directory-marker objects, so a
+ * prefix disappears from listings with its last key as it does on S3.  A
+ * marker "d/" whose directory still holds objects just loses its record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "obj.h"
+#include "path.h"
+#include "xml_in.h"
+#include "xml_out.h"
+#include "unigw/err.h"
+
+static bool dir_is_marker(struct s3_service *s, const char *path, struct gw_str bucket,
+                          struct gw_str dir_key)
+{
+    char side[S3_PATH_MAX];
+    struct stat st;
+
+    if (s->store.use_xattr) {
+        return getxattr(path, S3_OBJMETA_XATTR, NULL, 0) >= 0;
+    }
+    snprintf(side, sizeof side, "%s/.unigw/meta/%.*s/%.*s#unigw", s->mount, (int)bucket.len,
+             bucket.p, (int)dir_key.len, dir_key.p);
+    return stat(side, &st) == 0;
+}
+
+/* rmdir the empty, unmarked parents of @key, innermost first. */
+static void prune_parents(struct s3_service *s, struct gw_str bucket, struct gw_str key,
+                          const char *bucket_dir)
+{
+    struct gw_str dirs[S3_KEY_MAX_LEN / 2 + 1];
+    size_t n = 0;
+    char path[S3_PATH_MAX];
+
+    s3_path_parent_dirs(key, dirs, sizeof dirs / sizeof dirs[0], &n);
+    while (n-- > 0) {
+        snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[n].len, dirs[n].p);
+        if (dir_is_marker(s, path, bucket, dirs[n]) || rmdir(path) != 0) {
+            return;
+        }
+    }
+}
+
+static int delete_marker(struct s3_service *s, struct gw_str bucket, struct gw_str key,
+                         const char *path)
+{
+    if (s->store.use_xattr) {
+        removexattr(path, S3_OBJMETA_XATTR);
+    }
+    s3_objmeta_forget(&s->store, bucket, key);
+    if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != ENOTDIR &&
+        errno != EEXIST) {
+        return gw_err_from_errno(errno);
+    }
+    return GW_OK;
+}
+
+int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key)
+{
+    char path[S3_PATH_MAX];
+    char bucket_dir[S3_PATH_MAX];
+    struct stat st;
+    int rv = s3__obj_path(s, bucket, key, path, sizeof path);
+
+    if (rv == 0) {
+        rv = s3_path_for_bucket(bucket_dir, sizeof bucket_dir, s->mount, bucket);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    if (stat(bucket_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return GW_ERR_NO_SUCH_BUCKET;
+    }
+    if (s3_path_key_is_marker(key)) {
+        rv = delete_marker(s, bucket, key, path);
+    } else if (unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
+        rv = gw_err_from_errno(errno);
+    } else {
+        s3_objmeta_forget(&s->store, bucket, key);
+    }
+    if (rv == 0) {
+        prune_parents(s, bucket, key, bucket_dir);
+    }
+    return rv;
+}
+
+struct del_op {
+    struct s3_req *q;
+    int rv;
+    struct s3_xml_delete doc;
+    int *results;
+};
+
+static void delete_work_cb(struct gw_pool_job *job)
+{
+    struct del_op *d = job->data;
+
+    d->rv = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->q->rt.key);
+}
+
+static void delete_done_cb(struct gw_pool_job *job)
+{
+    struct del_op *d = job->data;
+
+    if (d->rv != 0) {
+        s3_err_respond(d->q, d->rv);
+        return;
+    }
+    s3_req_respond_empty(d->q, 204);
+}
+
+void s3_op_object_delete(struct s3_req *q)
+{
+    struct del_op *d = gw_arena_zalloc(q->a, sizeof *d);
+
+    d->q = q;
+    gw_pool_submit(q->x->pool, &q->job, delete_work_cb, delete_done_cb, d);
+}
+
+/* ---- DeleteObjects ------------------------------------------------------- */
+
+static void multi_work_cb(struct gw_pool_job *job)
+{
+    struct del_op *d = job->data;
+    struct stat st;
+
+    d->rv = s3__bucket_stat(d->q->svc, d->q->rt.bucket, &st);
+    for (size_t i = 0; d->rv == 0 && i < d->doc.n_objects; i++) {
+        d->results[i] = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->doc.objects[i].key);
+    }
+}
+
+static void multi_done_cb(struct gw_pool_job *job)
+{
+    struct del_op *d = job->data;
+    struct s3_req *q = d->q;
+    struct s3_xml_writer w;
+
+    if (d->rv != 0) {
+        s3_err_respond(q, d->rv);
+        return;
+    }
+    s3_xml_begin(&w, &q->body_out, "DeleteResult", S3_XML_NS);
+    for (size_t i = 0; i < d->doc.n_objects; i++) {
+        int rv = d->results[i];
+        if (rv == 0 && d->doc.quiet) {
+            continue;
+        }
+        s3_xml_open(&w, rv == 0 ? "Deleted" : "Error");
+        s3_xml_elem(&w, "Key", d->doc.objects[i].key);
+        if (rv != 0) {
+            s3_xml_elem_c(&w, "Code", gw_err_code(rv));
+            s3_xml_elem_c(&w, "Message", gw_err_message(rv));
+        }
+        s3_xml_close(&w);
+    }
+    s3_xml_end(&w);
+    s3_req_respond_xml(q, 200);
+}
+
+static void multi_body_cb(struct s3_req *q, int rv, struct gw_str body)
+{
+    struct del_op *d = q->op;
+
+    if (rv == 0) {
+        rv = s3_xml_parse_delete(body, q->a, &d->doc);
+    }
+    if (rv != 0) {
+        s3_err_respond(q, rv);
+        return;
+    }
+    d->results = gw_arena_zalloc(q->a, (d->doc.n_objects + 1) * sizeof *d->results);
+    gw_pool_submit(q->x->pool, &q->job, multi_work_cb, multi_done_cb, d);
+}
+
+void s3_op_delete_objects(struct s3_req *q)
+{
+    struct del_op *d = gw_arena_zalloc(q->a, sizeof *d);
+
+    d->q = q;
+    q->op = d;
+    s3__read_small_body(q, S3_XML_DELETE_MAX_LEN, multi_body_cb);
+}

@@ -1,0 +1,245 @@
+/* GetObject and HeadObject.
+ *
+ *   open (pool: open, fstat, read record) -> conditions -> range ->
+ *   headers -> sendfile (node runs it off the loop) -> close (pool) -> end
+ *
+ * The fd stays open from the stat to the last byte, so a concurrent
+ * overwrite (a rename over the path) never mixes two versions in one
+ * response. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "obj.h"
+#include "unigw/checksum.h"
+#include "unigw/err.h"
+
+struct get_op {
+    struct s3_req *q;
+    struct s3_obj o;
+    int rv;
+    uint64_t off;
+    uint64_t len;
+    bool is_range;
+};
+
+static void close_work_cb(struct gw_pool_job *job)
+{
+    struct get_op *g = job->data;
+
+    if (g->o.fd >= 0) {
+        close(g->o.fd);
+        g->o.fd = -1;
+    }
+}
+
+static void close_done_cb(struct gw_pool_job *job)
+{
+    struct get_op *g = job->data;
+
+    s3_resp_end(g->q->x);
+}
+
+/* Close the file off the loop (close can flush on network filesystems), then end. */
+static void finish(struct get_op *g)
+{
+    gw_pool_submit(g->q->x->pool, &g->q->job, close_work_cb, close_done_cb, g);
+}
+
+static void sent_cb(struct s3_exchange *x, int rv, void *arg)
+{
+    (void)x;
+    (void)rv;
+    finish(arg);
+}
+
+/* Parse "bytes=a-b", "bytes=a-", "bytes=-n".  Returns GW_OK with the slice,
+ * GW_ERR_INVALID_RANGE when unsatisfiable, or GW_ERR_INVALID when the header
+ * is to be ignored (malformed or several ranges, as AWS does). */
+static int parse_range(struct gw_str h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+    struct gw_str first;
+    uint64_t a = 0;
+    uint64_t b = 0;
+    bool has_a;
+    bool has_b;
+
+    h = gw_str_trim(h);
+    if (!gw_str_has_prefix(h, GW_STR("bytes=")) || gw_str_chr(h, ',') >= 0) {
+        return GW_ERR_INVALID;
+    }
+    h.p += 6;
+    h.len -= 6;
+    if (!gw_str_split(&h, '-', &first)) {
+        return GW_ERR_INVALID;
+    }
+    has_a = gw_str_to_u64(gw_str_trim(first), &a);
+    has_b = gw_str_to_u64(gw_str_trim(h), &b);
+    if ((first.len > 0 && !has_a) || (h.len > 0 && !has_b) || (!has_a && !has_b)) {
+        return GW_ERR_INVALID;
+    }
+    if (!has_a) { /* suffix: the last b bytes */
+        if (b == 0) {
+            return GW_ERR_INVALID_RANGE;
+        }
+        *len = b < size ? b : size;
+        *off = size - *len;
+        return size == 0 ? GW_ERR_INVALID_RANGE : GW_OK;
+    }
+    if (has_b && b < a) {
+        return GW_ERR_INVALID;
+    }
+    if (a >= size) {
+        return GW_ERR_INVALID_RANGE;
+    }
+    *off = a;
+    *len = (has_b && b < size ? b + 1 : size) - a;
+    return GW_OK;
+}
+
+static void add_checksum_header(struct s3_req *q, const struct s3_obj *o)
+{
+    struct gw_str mode = s3_header_get(q->http, "x-amz-checksum-mode");
+    char *b64;
+
+    if (!o->has_meta || o->meta.cksum == S3_CKSUM_NONE || !gw_str_caseeq_c(mode, "ENABLED")) {
+        return;
+    }
+    b64 = gw_arena_alloc(q->a, gw_base64_len(o->meta.cksum_len) + 8);
+    gw_base64_encode(o->meta.cksum_value, o->meta.cksum_len, b64);
+    if (o->meta.cksum_composite) {
+        strcat(b64, gw_arena_printf(q->a, "-%u", o->meta.n_parts));
+    }
+    s3_req_header(q, gw_checksum_header_name(s3_objmeta_cksum_alg(o->meta.cksum)), b64);
+}
+
+/* response-content-type & co. override the stored headers on GET. */
+static void apply_overrides(struct s3_req *q)
+{
+    static const char *const map[][2] = {
+        {"response-content-type", "Content-Type"},
+        {"response-content-language", "Content-Language"},
+        {"response-expires", "Expires"},
+        {"response-cache-control", "Cache-Control"},
+        {"response-content-disposition", "Content-Disposition"},
+        {"response-content-encoding", "Content-Encoding"},
+    };
+
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        const struct s3_param *p = s3_route_param(&q->rt, map[i][0]);
+        if (p == NULL) {
+            continue;
+        }
+        for (size_t j = 0; j < q->n_hdrs; j++) {
+            if (gw_str_caseeq_c(q->hdrs[j].name, map[i][1])) {
+                q->hdrs[j].value = p->value;
+                p = NULL;
+                break;
+            }
+        }
+        if (p != NULL) {
+            s3_req_header_str(q, map[i][1], p->value);
+        }
+    }
+}
+
+static int plan_range(struct get_op *g)
+{
+    struct s3_req *q = g->q;
+    uint64_t size = (uint64_t)g->o.st.st_size;
+    struct gw_str range = s3_header_get(q->http, "range");
+    int rv;
+
+    g->off = 0;
+    g->len = size;
+    if (range.p == NULL) {
+        return GW_OK;
+    }
+    rv = parse_range(range, size, &g->off, &g->len);
+    if (rv == GW_ERR_INVALID) {
+        g->off = 0;
+        g->len = size;
+        return GW_OK;
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    g->is_range = true;
+    s3_req_header(q, "Content-Range",
+                  gw_arena_printf(q->a, "bytes %llu-%llu/%llu", (unsigned long long)g->off,
+                                  (unsigned long long)(g->off + g->len - 1),
+                                  (unsigned long long)size));
+    return GW_OK;
+}
+
+static int respond(struct get_op *g)
+{
+    struct s3_req *q = g->q;
+    bool is_head = q->rt.op == S3_OP_HEAD_OBJECT;
+    int rv = s3__obj_conditions(q, &g->o, "");
+
+    if (rv == GW_ERR_NOT_MODIFIED) {
+        s3_req_header(q, "ETag", g->o.etag);
+        s3_resp_start(q->x, 304, q->hdrs, q->n_hdrs, 0);
+        finish(g);
+        return GW_OK;
+    }
+    if (rv == 0) {
+        rv = plan_range(g);
+    }
+    if (rv == GW_ERR_INVALID_RANGE) {
+        s3_req_header(q, "Content-Range", gw_arena_printf(q->a, "bytes */%llu",
+                                                          (unsigned long long)g->o.st.st_size));
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    s3__obj_headers(q, &g->o);
+    s3_req_header(q, "Accept-Ranges", "bytes");
+    if (!g->is_range) {
+        add_checksum_header(q, &g->o);
+    }
+    if (!is_head) {
+        apply_overrides(q);
+    }
+    s3_resp_start(q->x, g->is_range ? 206 : 200, q->hdrs, q->n_hdrs, (int64_t)g->len);
+    if (is_head || g->len == 0 ||
+        s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
+        finish(g);
+    }
+    return GW_OK;
+}
+
+static void open_work_cb(struct gw_pool_job *job)
+{
+    struct get_op *g = job->data;
+
+    g->rv = s3__obj_open(g->q->svc, g->q->rt.bucket, g->q->rt.key, g->q->a, &g->o);
+}
+
+static void open_done_cb(struct gw_pool_job *job)
+{
+    struct get_op *g = job->data;
+    int rv = g->rv;
+
+    if (rv == 0) {
+        rv = respond(g);
+    }
+    if (rv == 0) {
+        return;
+    }
+    if (g->o.fd >= 0) {
+        /* Error after open: answer first, the close job then ends the exchange. */
+        close(g->o.fd);
+        g->o.fd = -1;
+    }
+    s3_err_respond(g->q, rv);
+}
+
+void s3_op_object_get(struct s3_req *q)
+{
+    struct get_op *g = gw_arena_zalloc(q->a, sizeof *g);
+
+    g->q = q;
+    g->o.fd = -1;
+    gw_pool_submit(q->x->pool, &q->job, open_work_cb, open_done_cb, g);
+}

@@ -1,0 +1,475 @@
+/* PutObject: stream the body into a staged file, verify, publish.
+ *
+ *   CHECK (loop: headers, digests, limits)
+ *     -> STAGE (pool: bucket exists, create temp file)
+ *     -> BODY  (loop reads into one of two buffers while the pool decodes
+ *               aws-chunked framing, hashes and writes the other)
+ *     -> PUBLISH (pool: final digests compared, fsync, record, rename)
+ *     -> reply
+ *   any failure -> DISCARD (pool: close + unlink the temp file) -> error
+ *
+ * At most two io_chunk_size buffers exist per upload, whatever the object
+ * size: when both are busy the loop stops reading the body and node stops
+ * reading the socket (back-pressure).  Hashing and decoding run on the pool;
+ * one write job at a time per upload, so the hash state needs no lock. */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "chunked.h"
+#include "path.h"
+#include "publish.h"
+#include "put_meta.h"
+#include "sigv4.h"
+#include "unigw/alloc.h"
+#include "unigw/checksum.h"
+#include "unigw/err.h"
+
+struct put_op {
+    struct s3_req *q;
+    struct s3_objmeta meta;
+    /* what to verify */
+    unsigned algs;
+    bool want_sha256;
+    unsigned char sha256[GW_SHA256_LEN];
+    bool want_md5;
+    unsigned char md5[GW_MD5_LEN];
+    unsigned cksum_alg;   /* from x-amz-checksum-* or the SDK algorithm */
+    struct gw_str cksum_value; /* header value; NULL view for a trailer */
+    bool is_aws_chunked;
+    struct s3_chunked dec;
+    struct gw_hash hash;
+    struct gw_digests dig;
+    /* staging */
+    char tmp_path[S3_PATH_MAX];
+    int fd;
+    /* body pipeline */
+    char *buf[2];
+    size_t buf_len[2];
+    int fill;
+    struct gw_str pending;
+    bool eof_seen;
+    bool job_busy;
+    bool job_last;
+    int job_buf;
+    uint64_t written;
+    uint64_t limit;
+    int rv;     /* loop side */
+    int job_rv; /* pool side, read after the job completes */
+    struct gw_pool_job wjob;
+};
+
+static void discard(struct put_op *p, int rv);
+
+static void put_free(void *arg)
+{
+    struct put_op *p = arg;
+
+    gw_hash_cleanup(&p->hash);
+    if (p->is_aws_chunked) {
+        s3_chunked_close(&p->dec);
+    }
+    gw_free(p->buf[0]);
+    gw_free(p->buf[1]);
+    /* Safety net only: the DISCARD step has normally removed the temp file already. */
+    if (p->fd >= 0) {
+        close(p->fd);
+        unlink(p->tmp_path);
+    }
+}
+
+/* ---- CHECK ------------------------------------------------------------- */
+
+static int check_checksum_headers(struct put_op *p)
+{
+    struct s3_req *q = p->q;
+    struct gw_str sdk = s3_header_get(q->http, "x-amz-sdk-checksum-algorithm");
+    unsigned char tmp[GW_HASH_MAX_LEN];
+
+    for (size_t i = 0; i < q->http->n_headers; i++) {
+        unsigned alg = gw_checksum_alg_from_header(q->http->headers[i].name);
+        if (alg == 0) {
+            continue;
+        }
+        if (p->cksum_alg != 0) {
+            s3_req_errmsg(q, "more than one x-amz-checksum header");
+            return GW_ERR_INVALID_REQUEST;
+        }
+        p->cksum_alg = alg;
+        p->cksum_value = q->http->headers[i].value;
+        if (gw_checksum_decode(alg, p->cksum_value, tmp) != 0) {
+            return GW_ERR_INVALID_CHECKSUM;
+        }
+    }
+    if (p->cksum_alg == 0 && sdk.p != NULL) {
+        p->cksum_alg = gw_checksum_alg_from_name(sdk);
+        if (p->cksum_alg == 0) {
+            return GW_ERR_INVALID_REQUEST;
+        }
+    }
+    p->algs |= p->cksum_alg;
+    return GW_OK;
+}
+
+static int check_md5(struct put_op *p)
+{
+    struct gw_str h = s3_header_get(p->q->http, "content-md5");
+    size_t n = 0;
+
+    if (h.p == NULL) {
+        return GW_OK;
+    }
+    if (!gw_base64_decode(gw_str_trim(h), p->md5, sizeof p->md5, &n) || n != GW_MD5_LEN) {
+        return GW_ERR_INVALID_DIGEST;
+    }
+    p->want_md5 = true;
+    return GW_OK;
+}
+
+static int check_payload_mode(struct put_op *p)
+{
+    struct s3_req *q = p->q;
+    struct s3_chunked_params cp = {0};
+    uint64_t dlen = 0;
+
+    if (q->auth == NULL || q->auth->payload_mode == S3_PAYLOAD_UNSIGNED) {
+        return GW_OK;
+    }
+    if (q->auth->payload_mode == S3_PAYLOAD_SHA256) {
+        p->want_sha256 = true;
+        memcpy(p->sha256, q->auth->sha256, sizeof p->sha256);
+        p->algs |= GW_HASH_SHA256;
+        return GW_OK;
+    }
+    if (!gw_str_to_u64(s3_header_get(q->http, "x-amz-decoded-content-length"), &dlen)) {
+        return GW_ERR_MISSING_CONTENT_LENGTH;
+    }
+    cp.mode = q->auth->payload_mode;
+    cp.decoded_len = dlen;
+    cp.trailer = s3_header_get(q->http, "x-amz-trailer");
+    cp.auth = q->auth;
+    p->limit = dlen;
+    p->is_aws_chunked = true;
+    return s3_chunked_init(&p->dec, &cp);
+}
+
+static int check_request(struct put_op *p)
+{
+    struct s3_req *q = p->q;
+    uint64_t max = q->svc->cfg.max_object_size;
+    int rv;
+
+    rv = s3_path_key_check(q->rt.key);
+    if (rv == 0 && !q->http->has_content_length && !q->http->is_chunked) {
+        rv = GW_ERR_MISSING_CONTENT_LENGTH;
+    }
+    if (rv == 0 && q->http->has_content_length && q->http->content_length > max + (max >> 4)) {
+        rv = GW_ERR_ENTITY_TOO_LARGE; /* the framing of aws-chunked adds a little */
+    }
+    p->limit = q->http->has_content_length ? q->http->content_length : max;
+    if (rv == 0) {
+        rv = s3__put_meta_from_request(q, &p->meta);
+    }
+    if (rv == 0) {
+        rv = check_md5(p);
+    }
+    if (rv == 0) {
+        rv = check_checksum_headers(p);
+    }
+    if (rv == 0) {
+        rv = check_payload_mode(p);
+    }
+    if (rv == 0 && p->limit > max) {
+        rv = GW_ERR_ENTITY_TOO_LARGE;
+    }
+    return rv;
+}
+
+/* ---- BODY -------------------------------------------------------------- */
+
+static void pump(struct put_op *p);
+
+static int write_plain(struct put_op *p, struct gw_str in)
+{
+    if (p->written + in.len > p->limit) {
+        return p->q->http->has_content_length ? GW_ERR_BAD_REQUEST : GW_ERR_ENTITY_TOO_LARGE;
+    }
+    gw_hash_update(&p->hash, in.p, in.len);
+    p->written += in.len;
+    return s3__write_all(p->fd, in.p, in.len);
+}
+
+static int write_decoded(struct put_op *p, struct gw_str in)
+{
+    while (in.len > 0) {
+        size_t used = 0;
+        struct gw_str data;
+        int rv = s3_chunked_feed(&p->dec, in, &used, &data);
+        if (rv == 0 && data.len > 0) {
+            rv = write_plain(p, data);
+        }
+        if (rv != 0) {
+            return rv;
+        }
+        in.p += used;
+        in.len -= used;
+    }
+    return GW_OK;
+}
+
+/* Pool thread: decode, hash and write one buffer. */
+static void write_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct gw_str in = gw_str_make(p->buf[p->job_buf], p->buf_len[p->job_buf]);
+    int rv;
+
+    rv = p->is_aws_chunked ? write_decoded(p, in) : write_plain(p, in);
+    if (rv == 0 && p->job_last && p->is_aws_chunked) {
+        rv = s3_chunked_finish(&p->dec);
+    }
+    p->job_rv = rv;
+}
+
+static void publish_start(struct put_op *p);
+
+static void write_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+
+    p->job_busy = false;
+    p->buf_len[p->job_buf] = 0;
+    if (p->job_rv != 0 || p->rv != 0) {
+        discard(p, p->job_rv != 0 ? p->job_rv : p->rv);
+        return;
+    }
+    if (p->job_last) {
+        publish_start(p);
+        return;
+    }
+    pump(p);
+}
+
+static void submit_buffer(struct put_op *p, bool last)
+{
+    p->job_busy = true;
+    p->job_last = last;
+    p->job_buf = p->fill;
+    p->fill ^= 1;
+    gw_pool_submit(p->q->x->pool, &p->wjob, write_work_cb, write_done_cb, p);
+}
+
+static void body_ready_cb(struct s3_exchange *x, void *arg)
+{
+    (void)x;
+    pump(arg);
+}
+
+/* Move body bytes into the fill buffer; hand full buffers to the pool. */
+static void pump(struct put_op *p)
+{
+    size_t cap = p->q->svc->cfg.io_chunk_size;
+
+    for (;;) {
+        if (p->pending.len == 0 && !p->eof_seen) {
+            int rv = s3_body_read(p->q->x, &p->pending, &p->eof_seen);
+            if (rv == GW_ERR_AGAIN) {
+                s3_body_wait(p->q->x, body_ready_cb, p);
+                return;
+            }
+            if (rv != 0) {
+                p->rv = rv;
+                if (!p->job_busy) {
+                    discard(p, rv);
+                }
+                return; /* a busy job's completion discards */
+            }
+        }
+        size_t room = cap - p->buf_len[p->fill];
+        size_t n = p->pending.len < room ? p->pending.len : room;
+        memcpy(p->buf[p->fill] + p->buf_len[p->fill], p->pending.p, n);
+        p->buf_len[p->fill] += n;
+        p->pending.p += n;
+        p->pending.len -= n;
+        bool last = p->eof_seen && p->pending.len == 0;
+        if (p->buf_len[p->fill] < cap && !last) {
+            continue;
+        }
+        if (p->job_busy) {
+            return; /* write_done_cb resumes */
+        }
+        submit_buffer(p, last);
+        if (last) {
+            return;
+        }
+    }
+}
+
+/* ---- PUBLISH ----------------------------------------------------------- */
+
+static int verify_digests(struct put_op *p)
+{
+    unsigned char b[GW_HASH_MAX_LEN];
+    size_t n;
+
+    if (p->want_sha256 && memcmp(p->dig.sha256, p->sha256, GW_SHA256_LEN) != 0) {
+        return GW_ERR_SHA256_MISMATCH;
+    }
+    if (p->want_md5 && memcmp(p->dig.md5, p->md5, GW_MD5_LEN) != 0) {
+        return GW_ERR_BAD_DIGEST;
+    }
+    if (p->is_aws_chunked && p->dec.checksum_alg != 0) {
+        if (p->cksum_alg != 0 && p->cksum_alg != p->dec.checksum_alg) {
+            return GW_ERR_INVALID_REQUEST;
+        }
+        p->cksum_alg = p->dec.checksum_alg;
+        p->cksum_value = p->dec.checksum_value;
+    }
+    if (p->cksum_alg != 0 && p->cksum_value.p != NULL &&
+        gw_checksum_check(&p->dig, p->cksum_alg, p->cksum_value) != 0) {
+        return GW_ERR_CHECKSUM_MISMATCH;
+    }
+    if (p->cksum_alg != 0) {
+        n = gw_checksum_bytes(&p->dig, p->cksum_alg, b);
+        memcpy(p->meta.cksum_value, b, n);
+        p->meta.cksum_len = (uint8_t)n;
+        p->meta.cksum = s3_objmeta_cksum_from_alg(p->cksum_alg);
+    }
+    return GW_OK;
+}
+
+static void publish_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct s3_req *q = p->q;
+    struct s3_publish pub = {0};
+    int rv;
+
+    gw_hash_final(&p->hash, &p->dig);
+    rv = verify_digests(p);
+    if (rv == 0 && s3_path_key_is_marker(q->rt.key) && p->written > 0) {
+        rv = GW_ERR_INVALID_ARGUMENT; /* a directory cannot hold bytes */
+    }
+    memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
+    if (rv == 0) {
+        pub.svc = q->svc;
+        pub.bucket = q->rt.bucket;
+        pub.key = q->rt.key;
+        pub.tmp_path = p->tmp_path;
+        pub.fd = p->fd;
+        pub.meta = &p->meta;
+        pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
+        pub.if_match = s3_header_get(q->http, "if-match");
+        rv = s3__publish(&pub, q->a);
+    }
+    p->job_rv = rv;
+    if (rv == 0) {
+        close(p->fd);
+        p->fd = -1;
+        if (s3_path_key_is_marker(q->rt.key)) {
+            unlink(p->tmp_path); /* a marker publishes a directory, not the staged file */
+        }
+    }
+}
+
+static void reply(struct put_op *p)
+{
+    struct s3_req *q = p->q;
+    char *b64;
+
+    s3_req_header(q, "ETag", s3_objmeta_etag(&p->meta, q->a));
+    if (p->cksum_alg != 0) {
+        b64 = gw_arena_alloc(q->a, GW_CHECKSUM_B64_CAP);
+        gw_checksum_base64(&p->dig, p->cksum_alg, b64);
+        s3_req_header(q, gw_checksum_header_name(p->cksum_alg), b64);
+    }
+    s3_req_respond_empty(q, 200);
+}
+
+static void publish_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+
+    if (p->job_rv != 0) {
+        discard(p, p->job_rv);
+        return;
+    }
+    reply(p);
+}
+
+static void publish_start(struct put_op *p)
+{
+    gw_pool_submit(p->q->x->pool, &p->q->job, publish_work_cb, publish_done_cb, p);
+}
+
+/* ---- DISCARD ----------------------------------------------------------- */
+
+static void discard_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+
+    if (p->fd >= 0) {
+        close(p->fd);
+        p->fd = -1;
+        unlink(p->tmp_path);
+    }
+}
+
+static void discard_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+
+    s3_err_respond(p->q, p->rv);
+}
+
+static void discard(struct put_op *p, int rv)
+{
+    p->rv = rv;
+    gw_pool_submit(p->q->x->pool, &p->q->job, discard_work_cb, discard_done_cb, p);
+}
+
+/* ---- STAGE ------------------------------------------------------------- */
+
+static void stage_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct stat st;
+    int rv = s3__bucket_stat(p->q->svc, p->q->rt.bucket, &st);
+
+    if (rv == 0) {
+        rv = s3__stage_create(p->q->svc, p->tmp_path, sizeof p->tmp_path, &p->fd);
+    }
+    p->job_rv = rv;
+}
+
+static void stage_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    size_t cap = p->q->svc->cfg.io_chunk_size;
+
+    if (p->job_rv != 0) {
+        s3_err_respond(p->q, p->job_rv);
+        return;
+    }
+    p->buf[0] = gw_malloc(cap);
+    p->buf[1] = gw_malloc(cap);
+    pump(p);
+}
+
+void s3_op_object_put(struct s3_req *q)
+{
+    struct put_op *p = gw_arena_zalloc(q->a, sizeof *p);
+    int rv;
+
+    p->q = q;
+    p->fd = -1;
+    p->algs = GW_HASH_MD5;
+    gw_arena_defer(q->a, put_free, p);
+    rv = check_request(p);
+    if (rv != 0) {
+        s3_err_respond(q, rv);
+        return;
+    }
+    gw_hash_init(&p->hash, p->algs);
+    gw_pool_submit(q->x->pool, &q->job, stage_work_cb, stage_done_cb, p);
+}
