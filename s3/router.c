@@ -93,11 +93,11 @@ static bool has(const struct s3_route *rt, const char *name)
 
 /* Sub-resources that exist in S3 but that this version does not serve. */
 static const char *const unserved[] = {
-    "policy",    "policyStatus", "tagging",    "uploads",      "uploadId",    "cors",
+    "cors",
     "lifecycle", "website",      "replication", "encryption",  "logging",     "notification",
     "object-lock", "retention",  "legal-hold", "torrent",      "restore",     "select",
     "accelerate", "requestPayment", "inventory", "metrics",    "analytics",   "intelligent-tiering",
-    "ownershipControls", "publicAccessBlock", "attributes", "partNumber",
+    "ownershipControls", "publicAccessBlock", "attributes",
 };
 
 static bool has_unserved(const struct s3_route *rt)
@@ -123,7 +123,15 @@ static int route_bucket_get(struct s3_route *rt)
 {
     const struct s3_param *lt = s3_route_param(rt, "list-type");
 
-    if (has(rt, "location")) {
+    if (has(rt, "policy")) {
+        rt->op = S3_OP_GET_BUCKET_POLICY;
+    } else if (has(rt, "policyStatus")) {
+        rt->op = S3_OP_GET_BUCKET_POLICY_STATUS;
+    } else if (has(rt, "tagging")) {
+        rt->op = S3_OP_GET_BUCKET_TAGGING;
+    } else if (has(rt, "uploads")) {
+        rt->op = S3_OP_LIST_MULTIPART_UPLOADS;
+    } else if (has(rt, "location")) {
         rt->op = S3_OP_GET_BUCKET_LOCATION;
     } else if (has(rt, "acl")) {
         rt->op = S3_OP_GET_BUCKET_ACL;
@@ -149,11 +157,16 @@ static int route_bucket(const struct s3_http_request *r, struct s3_route *rt)
         return route_bucket_get(rt);
     }
     if (gw_str_eq_c(m, "PUT")) {
-        rt->op = has(rt, "acl") ? S3_OP_PUT_BUCKET_ACL : S3_OP_CREATE_BUCKET;
+        rt->op = has(rt, "acl")       ? S3_OP_PUT_BUCKET_ACL
+                 : has(rt, "policy")  ? S3_OP_PUT_BUCKET_POLICY
+                 : has(rt, "tagging") ? S3_OP_PUT_BUCKET_TAGGING
+                                      : S3_OP_CREATE_BUCKET;
     } else if (gw_str_eq_c(m, "HEAD")) {
         rt->op = S3_OP_HEAD_BUCKET;
     } else if (gw_str_eq_c(m, "DELETE")) {
-        rt->op = S3_OP_DELETE_BUCKET;
+        rt->op = has(rt, "policy")    ? S3_OP_DELETE_BUCKET_POLICY
+                 : has(rt, "tagging") ? S3_OP_DELETE_BUCKET_TAGGING
+                                      : S3_OP_DELETE_BUCKET;
     } else if (gw_str_eq_c(m, "POST") && has(rt, "delete")) {
         rt->op = S3_OP_DELETE_OBJECTS;
         return GW_OK;
@@ -163,28 +176,46 @@ static int route_bucket(const struct s3_http_request *r, struct s3_route *rt)
     return has_unserved(rt) ? GW_ERR_NOT_IMPLEMENTED : GW_OK;
 }
 
+static void route_object_put(const struct s3_http_request *r, struct s3_route *rt)
+{
+    bool is_copy = s3_header_get(r, "x-amz-copy-source").p != NULL;
+
+    if (has(rt, "acl")) {
+        rt->op = S3_OP_PUT_OBJECT_ACL;
+    } else if (has(rt, "tagging")) {
+        rt->op = S3_OP_PUT_OBJECT_TAGGING;
+    } else if (has(rt, "uploadId") && has(rt, "partNumber")) {
+        rt->op = is_copy ? S3_OP_UPLOAD_PART_COPY : S3_OP_UPLOAD_PART;
+    } else {
+        rt->op = is_copy ? S3_OP_COPY_OBJECT : S3_OP_PUT_OBJECT;
+    }
+}
+
 static int route_object(const struct s3_http_request *r, struct s3_route *rt)
 {
     struct gw_str m = r->method;
-    bool acl = has(rt, "acl");
+    bool upload = has(rt, "uploadId");
 
-    if (has_unserved(rt)) {
-        return GW_ERR_NOT_IMPLEMENTED;
+    if (has_unserved(rt) || (has(rt, "partNumber") && !upload)) {
+        return GW_ERR_NOT_IMPLEMENTED; /* GetObject by part number is not served */
     }
     if (gw_str_eq_c(m, "GET")) {
-        rt->op = acl ? S3_OP_GET_OBJECT_ACL : S3_OP_GET_OBJECT;
+        rt->op = has(rt, "acl")       ? S3_OP_GET_OBJECT_ACL
+                 : has(rt, "tagging") ? S3_OP_GET_OBJECT_TAGGING
+                 : upload             ? S3_OP_LIST_PARTS
+                                      : S3_OP_GET_OBJECT;
     } else if (gw_str_eq_c(m, "HEAD")) {
         rt->op = S3_OP_HEAD_OBJECT;
     } else if (gw_str_eq_c(m, "PUT")) {
-        if (acl) {
-            rt->op = S3_OP_PUT_OBJECT_ACL;
-        } else if (s3_header_get(r, "x-amz-copy-source").p != NULL) {
-            rt->op = S3_OP_COPY_OBJECT;
-        } else {
-            rt->op = S3_OP_PUT_OBJECT;
-        }
+        route_object_put(r, rt);
     } else if (gw_str_eq_c(m, "DELETE")) {
-        rt->op = S3_OP_DELETE_OBJECT;
+        rt->op = has(rt, "tagging") ? S3_OP_DELETE_OBJECT_TAGGING
+                 : upload           ? S3_OP_ABORT_MULTIPART_UPLOAD
+                                    : S3_OP_DELETE_OBJECT;
+    } else if (gw_str_eq_c(m, "POST") && has(rt, "uploads")) {
+        rt->op = S3_OP_CREATE_MULTIPART_UPLOAD;
+    } else if (gw_str_eq_c(m, "POST") && upload) {
+        rt->op = S3_OP_COMPLETE_MULTIPART_UPLOAD;
     } else if (gw_str_eq_c(m, "POST")) {
         return GW_ERR_NOT_IMPLEMENTED;
     } else {

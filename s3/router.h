@@ -27,6 +27,23 @@
     X(DELETE_OBJECT, "DeleteObject", "s3:DeleteObject")                                            \
     X(GET_OBJECT_ACL, "GetObjectAcl", "s3:GetObjectAcl")                                           \
     X(PUT_OBJECT_ACL, "PutObjectAcl", "s3:PutObjectAcl")                                           \
+    X(PUT_BUCKET_POLICY, "PutBucketPolicy", "s3:PutBucketPolicy")                                  \
+    X(GET_BUCKET_POLICY, "GetBucketPolicy", "s3:GetBucketPolicy")                                  \
+    X(DELETE_BUCKET_POLICY, "DeleteBucketPolicy", "s3:DeleteBucketPolicy")                         \
+    X(GET_BUCKET_POLICY_STATUS, "GetBucketPolicyStatus", "s3:GetBucketPolicyStatus")               \
+    X(PUT_BUCKET_TAGGING, "PutBucketTagging", "s3:PutBucketTagging")                               \
+    X(GET_BUCKET_TAGGING, "GetBucketTagging", "s3:GetBucketTagging")                               \
+    X(DELETE_BUCKET_TAGGING, "DeleteBucketTagging", "s3:PutBucketTagging")                         \
+    X(PUT_OBJECT_TAGGING, "PutObjectTagging", "s3:PutObjectTagging")                               \
+    X(GET_OBJECT_TAGGING, "GetObjectTagging", "s3:GetObjectTagging")                               \
+    X(DELETE_OBJECT_TAGGING, "DeleteObjectTagging", "s3:DeleteObjectTagging")                      \
+    X(CREATE_MULTIPART_UPLOAD, "CreateMultipartUpload", "s3:PutObject")                            \
+    X(UPLOAD_PART, "UploadPart", "s3:PutObject")                                                   \
+    X(UPLOAD_PART_COPY, "UploadPartCopy", "s3:PutObject")                                          \
+    X(COMPLETE_MULTIPART_UPLOAD, "CompleteMultipartUpload", "s3:PutObject")                        \
+    X(ABORT_MULTIPART_UPLOAD, "AbortMultipartUpload", "s3:AbortMultipartUpload")                   \
+    X(LIST_PARTS, "ListParts", "s3:ListMultipartUploadParts")                                      \
+    X(LIST_MULTIPART_UPLOADS, "ListMultipartUploads", "s3:ListBucketMultipartUploads")             \
     X(UNSUPPORTED, "Unsupported", "s3:Unsupported")
 
 enum s3_op {
