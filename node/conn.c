@@ -958,11 +958,16 @@ static size_t parse_budget(const struct node_conn *c)
     size_t avail = c->rlen - c->rpos;
     size_t room;
 
-    if (c->state != CONN_EXCHANGE || c->resp_ended) {
+    if (c->state != CONN_EXCHANGE) {
         return avail;
     }
+    /* Past the end of this request's body the bytes belong to the next
+     * request, which must wait until this exchange is finished. */
     if (c->body_eof || c->body_err != 0 || c->is_dead) {
         return 0;
+    }
+    if (c->resp_ended) {
+        return avail; /* the rest of an unread body, to be discarded */
     }
     room = c->env->body_buffer_bytes > c->body_fill.len
                ? c->env->body_buffer_bytes - c->body_fill.len
