@@ -4,7 +4,7 @@
  *   u16 type | u16 version | u8 req_id[16] | u64 ts_ms | bytes user | fields...
  *
  * All integers are little-endian; "bytes" is a u32 length then the bytes; a
- * bool is one byte, 0 or 1.  The fields of each (type, version) are listed in
+ * bool is one byte, 0 or 1; u32 and u64 fields are fixed-width.  The fields of each (type, version) are listed in
  * one table, so encoding and decoding cannot drift apart, and a new command
  * type is one table row plus one union member in meta.h.  Decoding checks
  * every length against its limit, rejects trailing bytes and non-canonical
@@ -21,7 +21,7 @@
 #include "unigw/err.h"
 #include "unigw/meta.h"
 
-enum field_kind { F_STR, F_BOOL };
+enum field_kind { F_STR, F_BOOL, F_U32, F_U64 };
 
 struct field {
     enum field_kind kind;
@@ -32,11 +32,13 @@ struct field {
 struct cmd_desc {
     uint16_t version; /* the newest version; the only one so far for every type */
     size_t n_fields;
-    struct field fields[4];
+    struct field fields[8];
 };
 
 #define STR(member, lim) {F_STR, offsetof(struct meta_cmd, u.member), (lim)}
 #define BOOL(member) {F_BOOL, offsetof(struct meta_cmd, u.member), 0}
+#define U32(member) {F_U32, offsetof(struct meta_cmd, u.member), 0}
+#define U64(member) {F_U64, offsetof(struct meta_cmd, u.member), 0}
 
 static const struct cmd_desc descs[META_CMD__MAX + 1] = {
     [META_CMD_USER_CREATE] = {1, 2, {STR(user_create.name, META_NAME_MAX),
@@ -63,10 +65,34 @@ static const struct cmd_desc descs[META_CMD__MAX + 1] = {
                                   STR(tags_put.tags, META_VALUE_MAX)}},
     [META_CMD_TAGS_DELETE] = {1, 2, {STR(tags_delete.bucket, META_NAME_MAX),
                                      STR(tags_delete.key, META_OBJKEY_MAX)}},
+    [META_CMD_UPLOAD_CREATE] = {1, 4, {STR(upload_create.bucket, META_NAME_MAX),
+                                       STR(upload_create.key, META_OBJKEY_MAX),
+                                       STR(upload_create.upload_id, META_UPLOAD_ID_MAX),
+                                       STR(upload_create.info, META_VALUE_MAX)}},
+    [META_CMD_PART_PUT] = {1, 7, {STR(part_put.bucket, META_NAME_MAX),
+                                  STR(part_put.upload_id, META_UPLOAD_ID_MAX),
+                                  U32(part_put.number), U64(part_put.size),
+                                  STR(part_put.md5, META_MD5_LEN),
+                                  STR(part_put.cksum, META_CKSUM_MAX),
+                                  STR(part_put.file, META_NAME_MAX)}},
+    [META_CMD_UPLOAD_CLAIM] = {1, 3, {STR(upload_claim.bucket, META_NAME_MAX),
+                                      STR(upload_claim.upload_id, META_UPLOAD_ID_MAX),
+                                      STR(upload_claim.claim, META_CLAIM_MAX)}},
+    [META_CMD_UPLOAD_FINISH] = {1, 4, {STR(upload_finish.bucket, META_NAME_MAX),
+                                       STR(upload_finish.upload_id, META_UPLOAD_ID_MAX),
+                                       STR(upload_finish.etag, META_ETAG_MAX),
+                                       U64(upload_finish.size)}},
+    [META_CMD_UPLOAD_ABORT] = {1, 2, {STR(upload_abort.bucket, META_NAME_MAX),
+                                      STR(upload_abort.upload_id, META_UPLOAD_ID_MAX)}},
+    [META_CMD_BUCKET_TAGS_PUT] = {1, 2, {STR(bucket_tags_put.bucket, META_NAME_MAX),
+                                         STR(bucket_tags_put.tags, META_VALUE_MAX)}},
+    [META_CMD_BUCKET_TAGS_DELETE] = {1, 1, {STR(bucket_tags_delete.bucket, META_NAME_MAX)}},
 };
 
 #undef STR
 #undef BOOL
+#undef U32
+#undef U64
 
 static const struct cmd_desc *desc_of(uint16_t type)
 {
@@ -84,6 +110,16 @@ static struct gw_str *field_str(struct meta_cmd *c, const struct field *f)
 static bool *field_bool(struct meta_cmd *c, const struct field *f)
 {
     return (bool *)(void *)((char *)c + f->off);
+}
+
+static uint32_t *field_u32(struct meta_cmd *c, const struct field *f)
+{
+    return (uint32_t *)(void *)((char *)c + f->off);
+}
+
+static uint64_t *field_u64(struct meta_cmd *c, const struct field *f)
+{
+    return (uint64_t *)(void *)((char *)c + f->off);
 }
 
 /* Whether every field of @c is within its limit (so encoding cannot fail midway). */
@@ -120,6 +156,10 @@ int meta_cmd_encode(struct gw_buf *out, const struct meta_cmd *c)
         const struct field *f = &d->fields[i];
         if (f->kind == F_STR) {
             gw_buf_put_bytes(out, *field_str(cc, f));
+        } else if (f->kind == F_U32) {
+            gw_buf_put_u32(out, *field_u32(cc, f));
+        } else if (f->kind == F_U64) {
+            gw_buf_put_u64(out, *field_u64(cc, f));
         } else {
             gw_buf_put_u8(out, *field_bool(cc, f) ? 1 : 0);
         }
@@ -131,6 +171,12 @@ static bool read_field(struct gw_reader *r, struct meta_cmd *c, const struct fie
 {
     uint8_t b = 0;
 
+    if (f->kind == F_U32) {
+        return gw_reader_u32(r, field_u32(c, f));
+    }
+    if (f->kind == F_U64) {
+        return gw_reader_u64(r, field_u64(c, f));
+    }
     if (f->kind == F_BOOL) {
         if (!gw_reader_u8(r, &b) || b > 1) {
             return false;
@@ -306,6 +352,86 @@ int meta_cmd_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h, struc
 
     c.u.tags_delete.bucket = bucket;
     c.u.tags_delete.key = key;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_upload_create(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                           struct gw_str key, struct gw_str upload_id, struct gw_str info)
+{
+    struct meta_cmd c = cmd_make(META_CMD_UPLOAD_CREATE, h);
+
+    c.u.upload_create.bucket = bucket;
+    c.u.upload_create.key = key;
+    c.u.upload_create.upload_id = upload_id;
+    c.u.upload_create.info = info;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_part_put(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                      struct gw_str upload_id, uint32_t number, uint64_t size, struct gw_str md5,
+                      struct gw_str cksum, struct gw_str file)
+{
+    struct meta_cmd c = cmd_make(META_CMD_PART_PUT, h);
+
+    c.u.part_put.bucket = bucket;
+    c.u.part_put.upload_id = upload_id;
+    c.u.part_put.number = number;
+    c.u.part_put.size = size;
+    c.u.part_put.md5 = md5;
+    c.u.part_put.cksum = cksum;
+    c.u.part_put.file = file;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_upload_claim(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                          struct gw_str upload_id, struct gw_str claim)
+{
+    struct meta_cmd c = cmd_make(META_CMD_UPLOAD_CLAIM, h);
+
+    c.u.upload_claim.bucket = bucket;
+    c.u.upload_claim.upload_id = upload_id;
+    c.u.upload_claim.claim = claim;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_upload_finish(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                           struct gw_str upload_id, struct gw_str etag, uint64_t size)
+{
+    struct meta_cmd c = cmd_make(META_CMD_UPLOAD_FINISH, h);
+
+    c.u.upload_finish.bucket = bucket;
+    c.u.upload_finish.upload_id = upload_id;
+    c.u.upload_finish.etag = etag;
+    c.u.upload_finish.size = size;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_upload_abort(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                          struct gw_str upload_id)
+{
+    struct meta_cmd c = cmd_make(META_CMD_UPLOAD_ABORT, h);
+
+    c.u.upload_abort.bucket = bucket;
+    c.u.upload_abort.upload_id = upload_id;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_bucket_tags_put(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                             struct gw_str bucket, struct gw_str tags)
+{
+    struct meta_cmd c = cmd_make(META_CMD_BUCKET_TAGS_PUT, h);
+
+    c.u.bucket_tags_put.bucket = bucket;
+    c.u.bucket_tags_put.tags = tags;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_bucket_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                                struct gw_str bucket)
+{
+    struct meta_cmd c = cmd_make(META_CMD_BUCKET_TAGS_DELETE, h);
+
+    c.u.bucket_tags_delete.bucket = bucket;
     return meta_cmd_encode(out, &c);
 }
 

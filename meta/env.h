@@ -26,8 +26,8 @@ enum meta_db {
     META_DB_KEYS,      /* access key -> key record (user, sealed secret) */
     META_DB_BUCKETS,   /* bucket name -> bucket record */
     META_DB_POLICIES,  /* bucket name -> policy document */
-    META_DB_UPLOADS,   /* reserved: multipart uploads */
-    META_DB_PARTS,     /* reserved: multipart parts */
+    META_DB_UPLOADS,   /* "bucket\0upload_id" -> upload record (meta/mpu.c) */
+    META_DB_PARTS,     /* "bucket\0upload_id\0" + be32 number -> part record */
     META_DB_TAGS,      /* meta__key_make(bucket, key) -> tag record */
     META_DB_MEMBERS,   /* reserved: cluster members */
     META_DB_CLUSTER,   /* "format", "applied" and cluster settings */

@@ -151,6 +151,15 @@ static int dispatch(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
     case META_CMD_TAGS_PUT:
     case META_CMD_TAGS_DELETE:
         return meta__tag_apply(m, txn, c, result);
+    case META_CMD_UPLOAD_CREATE:
+    case META_CMD_PART_PUT:
+    case META_CMD_UPLOAD_CLAIM:
+    case META_CMD_UPLOAD_FINISH:
+    case META_CMD_UPLOAD_ABORT:
+        return meta__mpu_apply(m, txn, c, result);
+    case META_CMD_BUCKET_TAGS_PUT:
+    case META_CMD_BUCKET_TAGS_DELETE:
+        return meta__bucket_tag_apply(m, txn, c, result);
     default:
         return GW_ERR_TOO_NEW; /* decode only accepts known types */
     }

@@ -68,8 +68,23 @@ enum meta_cmd_type {
     META_CMD_POLICY_DELETE = 10,
     META_CMD_TAGS_PUT = 11,
     META_CMD_TAGS_DELETE = 12,
-    META_CMD__MAX = 12,
+    META_CMD_UPLOAD_CREATE = 13,
+    META_CMD_PART_PUT = 14,
+    META_CMD_UPLOAD_CLAIM = 15,
+    META_CMD_UPLOAD_FINISH = 16,
+    META_CMD_UPLOAD_ABORT = 17,
+    META_CMD_BUCKET_TAGS_PUT = 18,
+    META_CMD_BUCKET_TAGS_DELETE = 19,
+    META_CMD__MAX = 19,
 };
+
+/* Multipart limits checked by apply. */
+#define META_UPLOAD_ID_MAX 128
+#define META_PART_NUMBER_MAX 10000
+#define META_MD5_LEN 16
+#define META_CKSUM_MAX 32 /* the largest flexible checksum (SHA-256) */
+#define META_CLAIM_MAX 32 /* digest of a CompleteMultipartUpload part list */
+#define META_ETAG_MAX 64
 
 /* Every command carries this header.  @req_id identifies one logical request
  * across retries (all zero: no dedup); @ts_ms is the proposer's clock in ms
@@ -99,6 +114,18 @@ struct meta_cmd {
         struct { struct gw_str bucket; } policy_delete;
         struct { struct gw_str bucket, key, object_id, tags; } tags_put;
         struct { struct gw_str bucket, key; } tags_delete;
+        /* @info is opaque here: what s3 stores for the object (headers, metadata, tags). */
+        struct { struct gw_str bucket, key, upload_id, info; } upload_create;
+        struct {
+            struct gw_str bucket, upload_id, md5, cksum, file;
+            uint32_t number;
+            uint64_t size;
+        } part_put;
+        struct { struct gw_str bucket, upload_id, claim; } upload_claim;
+        struct { struct gw_str bucket, upload_id, etag; uint64_t size; } upload_finish;
+        struct { struct gw_str bucket, upload_id; } upload_abort;
+        struct { struct gw_str bucket, tags; } bucket_tags_put;
+        struct { struct gw_str bucket; } bucket_tags_delete;
     } u;
 };
 
@@ -140,6 +167,39 @@ int meta_cmd_tags_put(struct gw_buf *out, const struct meta_cmd_hdr *h, struct g
                       struct gw_str key, struct gw_str object_id, struct gw_str tags);
 int meta_cmd_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
                          struct gw_str key);
+
+/* Multipart uploads (meta/mpu.c).  The proposing user (@h->user) becomes the
+ * upload's owner and @h->ts_ms its initiation time.  Outcomes of apply:
+ * upload_create: INVALID_ARGUMENT (empty or oversize id, empty key),
+ *   CONDITIONAL_CONFLICT (the id exists);
+ * part_put: NO_SUCH_UPLOAD (unknown, or completed), CONDITIONAL_CONFLICT (a
+ *   Complete claimed the upload), INVALID_ARGUMENT (number outside
+ *   1..META_PART_NUMBER_MAX, MD5 not 16 bytes, empty file name); an existing
+ *   part of that number is replaced;
+ * upload_claim: NO_SUCH_UPLOAD (unknown; or completed with another part
+ *   list), CONDITIONAL_CONFLICT (claimed with another part list); GW_OK when
+ *   open (now claimed), or claimed / completed with the same @claim;
+ * upload_finish: NO_SUCH_UPLOAD unless claimed or completed; marks it
+ *   completed with @etag and @size and drops its part records;
+ * upload_abort: NO_SUCH_UPLOAD when unknown; drops the upload (in any state)
+ *   and its parts. */
+int meta_cmd_upload_create(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                           struct gw_str key, struct gw_str upload_id, struct gw_str info);
+int meta_cmd_part_put(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                      struct gw_str upload_id, uint32_t number, uint64_t size, struct gw_str md5,
+                      struct gw_str cksum, struct gw_str file);
+int meta_cmd_upload_claim(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                          struct gw_str upload_id, struct gw_str claim);
+int meta_cmd_upload_finish(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                           struct gw_str upload_id, struct gw_str etag, uint64_t size);
+int meta_cmd_upload_abort(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                          struct gw_str upload_id);
+/* Bucket tag sets (meta/bucket_tag.c): NO_SUCH_BUCKET when the bucket has no
+ * record; deleting absent tags is GW_OK. */
+int meta_cmd_bucket_tags_put(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                             struct gw_str bucket, struct gw_str tags);
+int meta_cmd_bucket_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                                struct gw_str bucket);
 
 /* Proposer-side helpers (never called by apply): fill @h with a random request
  * id, @now_ms and @user (a view the caller keeps alive while encoding), and
@@ -257,6 +317,65 @@ int meta_policy_get(struct meta *m, struct gw_str bucket, struct gw_buf *out);
  * object id) or an LMDB fault. */
 int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struct gw_str object_id,
                   struct gw_buf *out);
+
+/* Copy the tag set of @bucket itself into @out (appended).  GW_OK,
+ * GW_ERR_NO_SUCH_TAG_SET or an LMDB fault. */
+int meta_bucket_tags_get(struct meta *m, struct gw_str bucket, struct gw_buf *out);
+
+enum meta_upload_state {
+    META_UPLOAD_OPEN = 0,
+    META_UPLOAD_CLAIMED = 1,   /* a Complete is assembling it */
+    META_UPLOAD_COMPLETED = 2, /* kept so a retried Complete gets the same answer */
+};
+
+struct meta_upload {
+    char bucket[META_NAME_MAX + 1]; /* every string NUL-terminated */
+    size_t bucket_len;
+    char key[META_OBJKEY_MAX + 1];
+    size_t key_len;
+    char upload_id[META_UPLOAD_ID_MAX + 1];
+    size_t upload_id_len;
+    char owner[META_NAME_MAX + 1];
+    size_t owner_len;
+    uint64_t initiated_ms;
+    enum meta_upload_state state;
+    uint8_t claim[META_CLAIM_MAX]; /* when claimed or completed */
+    size_t claim_len;
+    uint64_t done_ms; /* claim or completion time */
+    char etag[META_ETAG_MAX + 1]; /* when completed */
+    size_t etag_len;
+    uint64_t size; /* when completed */
+};
+
+struct meta_part {
+    uint32_t number;
+    uint64_t size;
+    uint8_t md5[META_MD5_LEN];
+    uint8_t cksum[META_CKSUM_MAX]; /* raw bytes of the upload's checksum, if sent */
+    size_t cksum_len;
+    char file[META_NAME_MAX + 1]; /* staged file name inside the upload's directory */
+    size_t file_len;
+    uint64_t ts_ms;
+};
+
+/* Upload @upload_id of @bucket into *@out, and its opaque info appended to
+ * @info (may be NULL).  GW_OK, GW_ERR_NO_SUCH_UPLOAD, GW_ERR_CORRUPT or an
+ * LMDB fault. */
+int meta_upload_get(struct meta *m, struct gw_str bucket, struct gw_str upload_id,
+                    struct meta_upload *out, struct gw_buf *info);
+/* Uploads of @bucket (empty: of every bucket, for the cleanup task) whose key
+ * starts with @prefix and sorts after (@key_marker, @upload_id_marker) as
+ * ListMultipartUploads orders them (by key, then upload id; an empty
+ * @upload_id_marker skips every upload of @key_marker), in every state, into
+ * a gw_malloc'ed array *@out (caller gw_frees; NULL when *@n_out is 0).
+ * At most @max (0: no limit). */
+int meta_upload_list(struct meta *m, struct gw_str bucket, struct gw_str prefix,
+                     struct gw_str key_marker, struct gw_str upload_id_marker, size_t max,
+                     struct meta_upload **out, size_t *n_out);
+/* Parts of the upload with numbers above @after, ascending, at most @max
+ * (0: all), gw_malloc'ed as above.  An unknown upload has no parts. */
+int meta_part_list(struct meta *m, struct gw_str bucket, struct gw_str upload_id, uint32_t after,
+                   size_t max, struct meta_part **out, size_t *n_out);
 
 /* --- Proposers ------------------------------------------------------------------------ */
 

@@ -44,6 +44,23 @@ static void samples_make(struct gw_buf out[N_SAMPLES])
                                        GW_STR("a=b&c=d")),
                      0);
     assert_int_equal(meta_cmd_tags_delete(&out[11], &h, GW_STR("photos"), GW_STR("x/y.jpg")), 0);
+    assert_int_equal(meta_cmd_upload_create(&out[12], &h, GW_STR("photos"), GW_STR("big.iso"),
+                                            GW_STR("v1-0123abcd"), GW_STR("\x01info")),
+                     0);
+    assert_int_equal(meta_cmd_part_put(&out[13], &h, GW_STR("photos"), GW_STR("v1-0123abcd"),
+                                       10000, 5ull << 30, GW_STR("0123456789abcdef"),
+                                       GW_STR("crc1"), GW_STR("10000-ffee")),
+                     0);
+    assert_int_equal(meta_cmd_upload_claim(&out[14], &h, GW_STR("photos"), GW_STR("v1-0123abcd"),
+                                           GW_STR("digest-of-the-part-list")),
+                     0);
+    assert_int_equal(meta_cmd_upload_finish(&out[15], &h, GW_STR("photos"),
+                                            GW_STR("v1-0123abcd"),
+                                            GW_STR("0123456789abcdef0123456789abcdef-3"), 77),
+                     0);
+    assert_int_equal(meta_cmd_upload_abort(&out[16], &h, GW_STR("photos"), GW_STR("v1-x")), 0);
+    assert_int_equal(meta_cmd_bucket_tags_put(&out[17], &h, GW_STR("photos"), GW_STR("k=v")), 0);
+    assert_int_equal(meta_cmd_bucket_tags_delete(&out[18], &h, GW_STR("photos")), 0);
 }
 
 static void samples_free(struct gw_buf b[N_SAMPLES])
@@ -126,6 +143,27 @@ static void cmd_fields_decoded(void **state)
     assert_true(gw_str_eq(c.u.tags_put.tags, GW_STR("a=b&c=d")));
     assert_int_equal(meta_cmd_decode(b[11].data, b[11].len, &c), 0);
     assert_true(gw_str_eq(c.u.tags_delete.key, GW_STR("x/y.jpg")));
+    assert_int_equal(meta_cmd_decode(b[12].data, b[12].len, &c), 0);
+    assert_true(gw_str_eq(c.u.upload_create.key, GW_STR("big.iso")));
+    assert_true(gw_str_eq(c.u.upload_create.upload_id, GW_STR("v1-0123abcd")));
+    assert_true(gw_str_eq(c.u.upload_create.info, GW_STR("\x01info")));
+    assert_int_equal(meta_cmd_decode(b[13].data, b[13].len, &c), 0);
+    assert_int_equal(c.u.part_put.number, 10000);
+    assert_int_equal(c.u.part_put.size, 5ull << 30);
+    assert_true(gw_str_eq(c.u.part_put.md5, GW_STR("0123456789abcdef")));
+    assert_true(gw_str_eq(c.u.part_put.cksum, GW_STR("crc1")));
+    assert_true(gw_str_eq(c.u.part_put.file, GW_STR("10000-ffee")));
+    assert_int_equal(meta_cmd_decode(b[14].data, b[14].len, &c), 0);
+    assert_true(gw_str_eq(c.u.upload_claim.claim, GW_STR("digest-of-the-part-list")));
+    assert_int_equal(meta_cmd_decode(b[15].data, b[15].len, &c), 0);
+    assert_int_equal(c.u.upload_finish.size, 77);
+    assert_int_equal(c.u.upload_finish.etag.len, 34);
+    assert_int_equal(meta_cmd_decode(b[16].data, b[16].len, &c), 0);
+    assert_true(gw_str_eq(c.u.upload_abort.upload_id, GW_STR("v1-x")));
+    assert_int_equal(meta_cmd_decode(b[17].data, b[17].len, &c), 0);
+    assert_true(gw_str_eq(c.u.bucket_tags_put.tags, GW_STR("k=v")));
+    assert_int_equal(meta_cmd_decode(b[18].data, b[18].len, &c), 0);
+    assert_true(gw_str_eq(c.u.bucket_tags_delete.bucket, GW_STR("photos")));
     samples_free(b);
 }
 
@@ -238,6 +276,36 @@ static void cmd_bad_fields(void **state)
     gw_buf_free(&b);
 }
 
+/* Multipart limits: an MD5 longer than 16 bytes, a checksum over 32 bytes or
+ * an upload id over 128 bytes is refused by the encoder and by the decoder. */
+static void cmd_mpu_limits(void **state)
+{
+    struct meta_cmd_hdr h = mt_hdr(0, 1);
+    struct gw_buf b = GW_BUF_INIT;
+    struct meta_cmd c;
+    char big[META_UPLOAD_ID_MAX + 1];
+
+    (void)state;
+    memset(big, 'a', sizeof big);
+    assert_int_equal(meta_cmd_part_put(&b, &h, GW_STR("b"), GW_STR("u"), 1, 1,
+                                       gw_str_make(big, META_MD5_LEN + 1), GW_STR(""),
+                                       GW_STR("f")),
+                     GW_ERR_INVALID_ARGUMENT);
+    assert_int_equal(meta_cmd_part_put(&b, &h, GW_STR("b"), GW_STR("u"), 1, 1,
+                                       gw_str_make(big, META_MD5_LEN),
+                                       gw_str_make(big, META_CKSUM_MAX + 1), GW_STR("f")),
+                     GW_ERR_INVALID_ARGUMENT);
+    assert_int_equal(meta_cmd_upload_abort(&b, &h, GW_STR("b"), gw_str_make(big, sizeof big)),
+                     GW_ERR_INVALID_ARGUMENT);
+    assert_int_equal(b.len, 0);
+    /* Hand-build an abort whose upload id is one byte over the limit. */
+    assert_int_equal(meta_cmd_upload_abort(&b, &h, GW_STR("b"), GW_STR("u")), 0);
+    b.len -= 4 + 1;
+    gw_buf_put_bytes(&b, gw_str_make(big, sizeof big));
+    assert_int_equal(meta_cmd_decode(b.data, b.len, &c), GW_ERR_CORRUPT);
+    gw_buf_free(&b);
+}
+
 static void cmd_encode_unknown_type(void **state)
 {
     struct gw_buf b = GW_BUF_INIT;
@@ -278,6 +346,7 @@ int main(void)
         cmocka_unit_test(cmd_truncations_fail),
         cmocka_unit_test(cmd_unknown_type_and_version),
         cmocka_unit_test(cmd_bad_fields),
+        cmocka_unit_test(cmd_mpu_limits),
         cmocka_unit_test(cmd_encode_unknown_type),
         cmocka_unit_test(cmd_hdr_init_random),
     };
