@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 
+#include "admin_api.h"
 #include "bootstrap.h"
 #include "config.h"
 #include "health.h"
@@ -35,6 +36,7 @@ struct node {
     struct meta *meta;
     struct meta_local_proposer proposer;
     struct s3_service *s3;
+    struct node_admin *admin;
     struct node_server *server;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -68,6 +70,10 @@ static void handle_request(void *data, struct s3_exchange *x)
             node_metrics_respond(x);
             return;
         }
+    }
+    if (node_admin_matches(t)) {
+        node_admin_handle(n->admin, x);
+        return;
     }
     s3_handle(n->s3, x);
 }
@@ -203,6 +209,10 @@ static int start(struct node *n)
         rv = start_s3(n);
     }
     if (rv == 0) {
+        rv = node_admin_create(n->meta, &n->proposer.base, n->s3, n->cfg.server.region,
+                               &n->admin);
+    }
+    if (rv == 0) {
         rv = start_server(n);
     }
     return rv;
@@ -258,6 +268,7 @@ int main(int argc, char **argv)
            n.cfg.storage.mount);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     rv = uv_loop_close(&n.loop);
+    node_admin_destroy(n.admin);
     s3_service_destroy(n.s3);
     meta_close(n.meta);
     gw_pool_destroy(n.pool);

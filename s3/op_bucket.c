@@ -162,15 +162,25 @@ static void create_proposed_cb(void *arg, int rv, int result)
     gw_pool_submit(q->x->pool, &q->job, create_undo_work_cb, respond_rv_done_cb, b);
 }
 
-static void create_mkdir_work_cb(struct gw_pool_job *job)
+int s3_bucket_dir_create(struct s3_service *s, struct gw_str name)
 {
-    struct bucket_op *b = job->data;
     char path[S3_PATH_MAX];
-    int rv = s3_path_for_bucket(path, sizeof path, b->q->svc->mount, b->q->rt.bucket);
+    int rv = s3_path_bucket_check_new(name);
 
+    if (rv == 0) {
+        rv = s3_path_for_bucket(path, sizeof path, s->mount, name);
+    }
     if (rv == 0 && mkdir(path, 0755) != 0) {
         rv = errno == EEXIST ? GW_ERR_EXISTS : gw_err_from_errno(errno);
     }
+    return rv;
+}
+
+static void create_mkdir_work_cb(struct gw_pool_job *job)
+{
+    struct bucket_op *b = job->data;
+    int rv = s3_bucket_dir_create(b->q->svc, b->q->rt.bucket);
+
     b->made_dir = rv == 0;
     b->rv = rv;
 }
@@ -291,12 +301,10 @@ static void delete_proposed_cb(void *arg, int rv, int result)
 
 /* rmdir fails on anything left inside, which is exactly BucketNotEmpty; the
  * sidecar tree of the bucket goes with it. */
-static void delete_work_cb(struct gw_pool_job *job)
+int s3_bucket_dir_remove(struct s3_service *s, struct gw_str name)
 {
-    struct bucket_op *b = job->data;
-    struct s3_service *s = b->q->svc;
     char path[S3_PATH_MAX];
-    int rv = s3_path_for_bucket(path, sizeof path, s->mount, b->q->rt.bucket);
+    int rv = s3_path_for_bucket(path, sizeof path, s->mount, name);
 
     if (rv == 0 && rmdir(path) != 0) {
         rv = errno == ENOENT    ? GW_ERR_NO_SUCH_BUCKET
@@ -304,11 +312,41 @@ static void delete_work_cb(struct gw_pool_job *job)
                                                      : gw_err_from_errno(errno);
     }
     if (rv == 0) {
-        snprintf(path, sizeof path, "%s/.unigw/meta/%.*s", s->mount, (int)b->q->rt.bucket.len,
-                 b->q->rt.bucket.p);
+        snprintf(path, sizeof path, "%s/.unigw/meta/%.*s", s->mount, (int)name.len, name.p);
         rmdir(path);
     }
-    b->rv = rv;
+    return rv;
+}
+
+static void delete_work_cb(struct gw_pool_job *job)
+{
+    struct bucket_op *b = job->data;
+
+    b->rv = s3_bucket_dir_remove(b->q->svc, b->q->rt.bucket);
+}
+
+int s3_bucket_dir_exists(struct s3_service *s, struct gw_str name)
+{
+    struct stat st;
+
+    return s3__bucket_stat(s, name, &st);
+}
+
+int s3_bucket_dir_list(struct s3_service *s, struct gw_arena *a, struct gw_str **names,
+                       size_t *n)
+{
+    struct s3_bucket_info *v = NULL;
+    int rv = s3_list_buckets(s->mount, a, &v, n);
+
+    *names = NULL;
+    if (rv != 0 || *n == 0) {
+        return rv;
+    }
+    *names = gw_arena_alloc(a, *n * sizeof **names);
+    for (size_t i = 0; i < *n; i++) {
+        (*names)[i] = v[i].name;
+    }
+    return GW_OK;
 }
 
 static void delete_done_cb(struct gw_pool_job *job)

@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "policy.h"
 #include "req.h"
 #include "sigv4.h"
 #include "unigw/alloc.h"
@@ -110,12 +111,40 @@ void s3_service_destroy(struct s3_service *s)
     gw_free(s);
 }
 
+/* Verify @r's SigV4 authentication into @auth and @key (secret wiped).
+ * GW_ERR_NOT_FOUND when the request is anonymous, else GW_OK or the auth error. */
+static int verify_request(struct s3_service *s, const struct s3_http_request *r,
+                          struct gw_arena *a, int64_t now, struct s3_sigv4 *auth,
+                          struct meta_key_info *key)
+{
+    int rv = s3_sigv4_parse(r, a, auth);
+
+    if (rv != 0) {
+        return rv;
+    }
+    rv = s3_sigv4_check_region(auth, gw_str_c(s->region));
+    if (rv != 0) {
+        return rv;
+    }
+    rv = meta_key_lookup(s->meta, auth->access_key, key);
+    if (rv != 0) {
+        return rv == GW_ERR_INVALID_ACCESS_KEY ? rv : GW_ERR_INTERNAL;
+    }
+    rv = s3_sigv4_verify(auth, gw_str_make(key->secret, key->secret_len), r, a, now,
+                         s->cfg.clock_skew_s);
+    OPENSSL_cleanse(key->secret, sizeof key->secret);
+    if (rv != 0) {
+        return rv;
+    }
+    return key->is_disabled ? GW_ERR_USER_DISABLED : GW_OK;
+}
+
 /* Returns GW_OK with q->user set, GW_OK anonymous, or the auth error. */
 static int authenticate(struct s3_req *q)
 {
     struct s3_sigv4 auth;
     struct meta_key_info key;
-    int rv = s3_sigv4_parse(q->http, q->a, &auth);
+    int rv = verify_request(q->svc, q->http, q->a, q->now, &auth, &key);
 
     if (rv == GW_ERR_NOT_FOUND) {
         q->is_anonymous = true;
@@ -124,28 +153,41 @@ static int authenticate(struct s3_req *q)
     if (rv != 0) {
         return rv;
     }
-    rv = s3_sigv4_check_region(&auth, gw_str_c(q->svc->region));
-    if (rv != 0) {
-        return rv;
-    }
-    rv = meta_key_lookup(q->svc->meta, auth.access_key, &key);
-    if (rv != 0) {
-        return rv == GW_ERR_INVALID_ACCESS_KEY ? rv : GW_ERR_INTERNAL;
-    }
-    rv = s3_sigv4_verify(&auth, gw_str_make(key.secret, key.secret_len), q->http, q->a, q->now,
-                         q->svc->cfg.clock_skew_s);
-    OPENSSL_cleanse(key.secret, sizeof key.secret);
-    if (rv != 0) {
-        return rv;
-    }
-    if (key.is_disabled) {
-        return GW_ERR_USER_DISABLED;
-    }
     memcpy(q->user, key.user, key.user_len + 1);
     q->is_admin = key.is_admin;
     q->auth = gw_arena_alloc(q->a, sizeof auth);
     *q->auth = auth;
     return GW_OK;
+}
+
+int s3_authenticate(struct s3_service *s, const struct s3_http_request *r, struct gw_arena *a,
+                    struct s3_identity *out)
+{
+    struct s3_sigv4 auth;
+    struct meta_key_info key;
+    int rv = verify_request(s, r, a, (int64_t)time(NULL), &auth, &key);
+
+    _Static_assert(sizeof out->user == META_NAME_MAX + 1, "user name capacity");
+    memset(out, 0, sizeof *out);
+    if (rv != 0) {
+        return rv == GW_ERR_NOT_FOUND ? GW_ERR_ACCESS_DENIED : rv;
+    }
+    memcpy(out->user, key.user, key.user_len + 1);
+    out->is_admin = key.is_admin;
+    out->has_payload_sha256 = auth.payload_mode == S3_PAYLOAD_SHA256;
+    memcpy(out->payload_sha256, auth.sha256, sizeof out->payload_sha256);
+    out->is_streaming = auth.payload_mode != S3_PAYLOAD_SHA256 &&
+                        auth.payload_mode != S3_PAYLOAD_UNSIGNED;
+    return GW_OK;
+}
+
+int s3_policy_validate(struct gw_str doc, struct gw_str bucket, char *err, size_t err_cap)
+{
+    struct s3_policy *p = NULL;
+    int rv = s3_policy_parse(doc, bucket, &p, err, err_cap);
+
+    s3_policy_unref(p);
+    return rv;
 }
 
 /* The one authorization decision.  Today: the root user and admins may do

@@ -160,4 +160,43 @@ void s3_service_destroy(struct s3_service *s);
 /* Serve one request; see the file comment for the ownership rules. */
 void s3_handle(struct s3_service *s, struct s3_exchange *x);
 
+/* --- For the admin API (node/admin_api.c) ------------------------------------------------ */
+
+/* Who signed a request. */
+struct s3_identity {
+    char user[256]; /* NUL-terminated; META_NAME_MAX + 1 bytes */
+    bool is_admin;  /* root or a user with the admin flag */
+    /* When x-amz-content-sha256 named a hex digest, the body must hash to it. */
+    bool has_payload_sha256;
+    unsigned char payload_sha256[32];
+    bool is_streaming; /* an aws-chunked body (STREAMING-* payload modes) */
+};
+
+/* Authenticate @r with SigV4 (header or presigned) exactly as s3_handle does,
+ * against the local replica's keys.  Returns GW_OK with *@out filled,
+ * GW_ERR_ACCESS_DENIED for an anonymous request, GW_ERR_USER_DISABLED, or the
+ * SigV4 error (GW_ERR_INVALID_ACCESS_KEY, GW_ERR_BAD_SIGNATURE, ...). */
+int s3_authenticate(struct s3_service *s, const struct s3_http_request *r, struct gw_arena *a,
+                    struct s3_identity *out);
+
+/* Blocking bucket-directory helpers (call them on a pool worker).  They are
+ * what CreateBucket and DeleteBucket do on the mount.
+ * s3_bucket_dir_create: GW_OK, GW_ERR_INVALID_BUCKET_NAME, GW_ERR_EXISTS (the
+ * directory is there already) or an I/O error.
+ * s3_bucket_dir_remove: GW_OK, GW_ERR_NO_SUCH_BUCKET, GW_ERR_BUCKET_NOT_EMPTY
+ * or an I/O error; the bucket's sidecar metadata directory goes with it.
+ * s3_bucket_dir_exists: GW_OK or GW_ERR_NO_SUCH_BUCKET (or an I/O error).
+ * s3_bucket_dir_list: the names of the bucket directories on the mount,
+ * sorted, in @a (views valid while @a lives). */
+int s3_bucket_dir_create(struct s3_service *s, struct gw_str name);
+int s3_bucket_dir_remove(struct s3_service *s, struct gw_str name);
+int s3_bucket_dir_exists(struct s3_service *s, struct gw_str name);
+int s3_bucket_dir_list(struct s3_service *s, struct gw_arena *a, struct gw_str **names,
+                       size_t *n);
+
+/* Validate the bucket policy document @doc for @bucket as PutBucketPolicy
+ * does.  GW_OK, or GW_ERR_MALFORMED_POLICY with a sentence in @err (@err_cap
+ * bytes, NUL-terminated). */
+int s3_policy_validate(struct gw_str doc, struct gw_str bucket, char *err, size_t err_cap);
+
 #endif
