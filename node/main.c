@@ -164,6 +164,7 @@ static int start_s3(struct node *n)
     c.io_chunk_size = (size_t)n->cfg.server.io_chunk_size;
     c.clock_skew_s = (unsigned)(n->cfg.s3.clock_skew / 1000);
     c.fsync = n->cfg.storage.fsync;
+    c.background_md5 = n->cfg.s3.background_md5;
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
     return s3_service_create(&c, n->meta, &n->proposer.base, &n->s3);
 }

@@ -9,6 +9,7 @@
 
 #include "obj.h"
 #include "path.h"
+#include "rehash.h"
 #include "xml_out.h"
 #include "unigw/err.h"
 
@@ -83,6 +84,7 @@ int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
         o->etag = gw_arena_strndup(a, "\"d41d8cd98f00b204e9800998ecf8427e\"", 34);
     } else {
         o->etag = s3_objmeta_fingerprint_etag(&o->st, a);
+        s3_rehash_enqueue(s->rehash, bucket, key);
     }
     return GW_OK;
 }

@@ -171,11 +171,31 @@ static int plan_range(struct get_op *g)
     return GW_OK;
 }
 
+/* ?partNumber=N on an object uploaded in one piece: part 1 is the whole
+ * object (as on AWS); parts of multipart objects are not recorded. */
+static int check_part(struct get_op *g)
+{
+    const struct s3_param *pn = s3_route_param(&g->q->rt, "partNumber");
+
+    if (pn == NULL) {
+        return GW_OK;
+    }
+    if (g->o.has_meta && g->o.meta.n_parts > 0) {
+        return GW_ERR_NOT_IMPLEMENTED;
+    }
+    return gw_str_eq_c(pn->value, "1") ? GW_OK : GW_ERR_INVALID_RANGE;
+}
+
 static int respond(struct get_op *g)
 {
     struct s3_req *q = g->q;
     bool is_head = q->rt.op == S3_OP_HEAD_OBJECT;
-    int rv = s3__obj_conditions(q, &g->o, "");
+    int rv = check_part(g);
+
+    if (rv != 0) {
+        return rv;
+    }
+    rv = s3__obj_conditions(q, &g->o, "");
 
     if (rv == GW_ERR_NOT_MODIFIED) {
         s3_req_header(q, "ETag", g->o.etag);

@@ -120,7 +120,10 @@ int s3_path_bucket_check_new(struct gw_str name)
         if (!is_lower_alnum(c) && c != '.' && c != '-') {
             return GW_ERR_INVALID_BUCKET_NAME;
         }
-        if (c == '.' && i > 0 && name.p[i - 1] == '.') {
+        /* "..", ".-" and "-." : every dot-separated label must start and end
+         * with a letter or digit, as DNS names (and AWS) require. */
+        if (i > 0 && (c == '.' || name.p[i - 1] == '.') && (c == '.' || c == '-') &&
+            (name.p[i - 1] == '.' || name.p[i - 1] == '-')) {
             return GW_ERR_INVALID_BUCKET_NAME;
         }
     }

@@ -15,6 +15,8 @@
 #include "unigw/s3.h"
 
 struct s3_list_cache;
+struct s3_rehash;
+struct s3_policy_cache;
 struct s3_sigv4;
 
 struct s3_service {
@@ -27,6 +29,8 @@ struct s3_service {
     struct meta_proposer *proposer;
     struct s3_objstore store;
     struct s3_list_cache *list_cache;
+    struct s3_rehash *rehash; /* NULL when background MD5 is off */
+    struct s3_policy_cache *policy_cache; /* compiled bucket policies (s3/policy.h) */
 };
 
 #define S3_MAX_RESP_HEADERS 48
@@ -77,6 +81,9 @@ void s3_op_object_copy(struct s3_req *q);
 void s3_op_object_delete(struct s3_req *q);
 void s3_op_delete_objects(struct s3_req *q);
 void s3_op_acl(struct s3_req *q);
+void s3_op_mpu(struct s3_req *q);
+void s3_op_tagging(struct s3_req *q);
+void s3_op_policy(struct s3_req *q);
 
 /* Helpers shared by handlers. */
 /* Check the bucket directory exists (blocking; worker thread). */

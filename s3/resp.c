@@ -73,6 +73,16 @@ void s3_req_respond_xml(struct s3_req *q, int status)
     respond_body(q, status);
 }
 
+static bool has_control(struct gw_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if ((unsigned char)s.p[i] < 0x20 || s.p[i] == 0x7f) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void s3_err_respond(struct s3_req *q, int rv)
 {
     int status = gw_err_status(rv);
@@ -100,6 +110,10 @@ void s3_err_respond(struct s3_req *q, int rv)
     gw_buf_append_c(b, "</Code><Message>");
     gw_buf_append_xml(b, gw_str_c(gw_err_message(rv)));
     gw_buf_append_c(b, "</Message>");
+    /* A name with control characters cannot be echoed in XML 1.0: leave it out. */
+    if (has_control(q->rt.bucket) || has_control(q->rt.key) || has_control(q->rt.raw_path)) {
+        goto tail;
+    }
     if (q->rt.bucket.len > 0 && q->rt.key.len == 0) {
         gw_buf_append_c(b, "<BucketName>");
         gw_buf_append_xml(b, q->rt.bucket);
@@ -112,7 +126,9 @@ void s3_err_respond(struct s3_req *q, int rv)
     }
     gw_buf_append_c(b, "<Resource>");
     gw_buf_append_xml(b, q->rt.raw_path.p ? q->rt.raw_path : GW_STR("/"));
-    gw_buf_append_c(b, "</Resource><RequestId>");
+    gw_buf_append_c(b, "</Resource>");
+tail:
+    gw_buf_append_c(b, "<RequestId>");
     gw_buf_append_c(b, q->http->request_id);
     gw_buf_append_c(b, "</RequestId></Error>");
     s3_req_respond_xml(q, status);

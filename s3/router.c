@@ -176,6 +176,20 @@ static int route_bucket(const struct s3_http_request *r, struct s3_route *rt)
     return has_unserved(rt) ? GW_ERR_NOT_IMPLEMENTED : GW_OK;
 }
 
+/* GetObject/HeadObject ?partNumber=N: a number in 1..10000 and no Range. */
+static int check_part_number(const struct s3_http_request *r, const struct s3_route *rt)
+{
+    uint64_t n = 0;
+
+    if (!gw_str_to_u64(s3_route_param(rt, "partNumber")->value, &n) || n < 1 || n > 10000) {
+        return GW_ERR_INVALID_ARGUMENT;
+    }
+    if (s3_header_get(r, "range").p != NULL) {
+        return GW_ERR_INVALID_REQUEST; /* "Cannot specify both Range and partNumber" */
+    }
+    return GW_OK;
+}
+
 static void route_object_put(const struct s3_http_request *r, struct s3_route *rt)
 {
     bool is_copy = s3_header_get(r, "x-amz-copy-source").p != NULL;
@@ -196,8 +210,14 @@ static int route_object(const struct s3_http_request *r, struct s3_route *rt)
     struct gw_str m = r->method;
     bool upload = has(rt, "uploadId");
 
-    if (has_unserved(rt) || (has(rt, "partNumber") && !upload)) {
-        return GW_ERR_NOT_IMPLEMENTED; /* GetObject by part number is not served */
+    if (has_unserved(rt)) {
+        return GW_ERR_NOT_IMPLEMENTED;
+    }
+    if (has(rt, "partNumber") && !upload) {
+        int rv = check_part_number(r, rt);
+        if (rv != 0) {
+            return rv;
+        }
     }
     if (gw_str_eq_c(m, "GET")) {
         rt->op = has(rt, "acl")       ? S3_OP_GET_OBJECT_ACL

@@ -17,12 +17,20 @@
 
 #include <openssl/crypto.h>
 
+#include "list.h"
+#include "path.h"
+#include "rehash.h"
 #include "policy.h"
 #include "req.h"
 #include "sigv4.h"
 #include "unigw/alloc.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
+
+/* Sorted directory listings kept per node (list.h): enough for a few large
+ * directories being paged through at once. */
+#define S3_LIST_CACHE_DIRS 256
+#define S3_LIST_CACHE_BYTES (256u << 20)
 
 struct gw_str s3_header_get(const struct s3_http_request *r, const char *name)
 {
@@ -81,6 +89,7 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
     s->cfg.node_id = s->node_id;
     s->meta = meta;
     s->proposer = proposer;
+    s->policy_cache = s3_policy_cache_create(0);
     /* The reserved tree must exist before any upload can stage a temp file. */
     snprintf(tmp, sizeof tmp, "%s/.unigw", s->mount);
     mkdir(tmp, 0755);
@@ -95,6 +104,12 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
     s->store.use_xattr = s3_objstore_probe_xattr(s->mount);
     GW_LOG(GW_LOG_INFO, "s3", "msg=\"object metadata in %s\"",
            s->store.use_xattr ? "xattrs" : "sidecar files (.unigw/meta)");
+    s->list_cache = s3_list_cache_create(S3_LIST_CACHE_DIRS, S3_LIST_CACHE_BYTES,
+                                         S3_LIST_CACHE_RACY_NS);
+    if (cfg->background_md5 && s3_rehash_create(&s->store, &s->rehash) != 0) {
+        s3_service_destroy(s);
+        return GW_ERR_NOMEM;
+    }
     *out = s;
     return GW_OK;
 }
@@ -104,10 +119,13 @@ void s3_service_destroy(struct s3_service *s)
     if (s == NULL) {
         return;
     }
+    s3_rehash_destroy(s->rehash);
+    s3_list_cache_destroy(s->list_cache);
     gw_free(s->mount);
     gw_free(s->region);
     gw_free(s->vhost_domain);
     gw_free(s->node_id);
+    s3_policy_cache_destroy(s->policy_cache);
     gw_free(s);
 }
 
@@ -190,33 +208,159 @@ int s3_policy_validate(struct gw_str doc, struct gw_str bucket, char *err, size_
     return rv;
 }
 
-/* The one authorization decision.  Today: the root user and admins may do
- * everything, any authenticated user may list and create buckets, and a
- * bucket's owner has full access to it (a bucket that exists only as a
- * directory on the mount belongs to root).  Anonymous requests are denied.
- * Bucket policies (a later issue) plug in here and nowhere else. */
-static int authorize(struct s3_req *q)
+/* A query parameter as a policy condition value: NULL view when absent. */
+static struct gw_str param_value(const struct s3_req *q, const char *name)
 {
-    struct meta_bucket b;
-    int rv;
+    const struct s3_param *p = s3_route_param(&q->rt, name);
 
-    if (q->is_anonymous) {
-        return GW_ERR_ACCESS_DENIED;
+    if (p == NULL) {
+        return GW_STR_NULL;
     }
-    if (q->is_admin) {
+    return p->value.p != NULL ? p->value : GW_STR("");
+}
+
+static void policy_request_fill(const struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                                const char *action, struct s3_policy_request *r)
+{
+    enum s3_op op = q->rt.op;
+
+    memset(r, 0, sizeof *r);
+    r->action = action;
+    r->bucket = bucket;
+    r->key = key;
+    r->is_anonymous = q->is_anonymous;
+    r->user = gw_str_c(q->user);
+    r->source_ip = q->http->peer_ip[0] != '\0' ? q->http->peer_ip : NULL;
+    r->is_secure = q->http->is_tls;
+    r->now = q->now;
+    r->referer = s3_header_get(q->http, "referer");
+    r->user_agent = s3_header_get(q->http, "user-agent");
+    if (op == S3_OP_LIST_OBJECTS || op == S3_OP_LIST_OBJECTS_V2 ||
+        op == S3_OP_LIST_OBJECT_VERSIONS) {
+        r->prefix = param_value(q, "prefix");
+        r->delimiter = param_value(q, "delimiter");
+        r->max_keys = param_value(q, "max-keys");
+    }
+    /* TODO(policy): s3:ExistingObjectTag needs the object's tags, which live
+     * behind an object id read from the mount; until a handler evaluates the
+     * policy again with tag_get set, tag conditions see no tags. */
+}
+
+/* The decision of @bucket's policy on @action over @bucket/@key.  No policy:
+ * S3_POLICY_NONE.  A stored policy that does not parse (written by another
+ * version) fails closed: everyone but root and admins is denied. */
+static int policy_decide(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                         const char *action, enum s3_policy_decision *out)
+{
+    struct gw_buf doc = {0};
+    struct s3_policy *p = NULL;
+    struct s3_policy_request r;
+    char err[sizeof q->errmsg];
+    int rv = meta_policy_get(q->svc->meta, bucket, &doc);
+
+    *out = S3_POLICY_NONE;
+    if (rv == 0) {
+        rv = s3_policy_cache_get(q->svc->policy_cache, bucket, gw_buf_str(&doc), &p, err,
+                                 sizeof err);
+    }
+    gw_buf_free(&doc);
+    if (rv == GW_ERR_NO_SUCH_POLICY) {
         return GW_OK;
     }
-    if (q->rt.op == S3_OP_LIST_BUCKETS || q->rt.op == S3_OP_CREATE_BUCKET) {
+    if (rv == GW_ERR_MALFORMED_POLICY) {
+        s3_req_errmsg(q, "the stored policy of %.*s does not parse: %s", (int)bucket.len,
+                      bucket.p, err);
+        *out = S3_POLICY_DENY;
         return GW_OK;
-    }
-    rv = meta_bucket_get(q->svc->meta, q->rt.bucket, &b);
-    if (rv == GW_ERR_NO_SUCH_BUCKET) {
-        return GW_ERR_ACCESS_DENIED; /* unowned directories are root's */
     }
     if (rv != 0) {
         return GW_ERR_INTERNAL;
     }
-    return strcmp(b.owner, q->user) == 0 ? GW_OK : GW_ERR_ACCESS_DENIED;
+    policy_request_fill(q, bucket, key, action, &r);
+    *out = s3_policy_eval(p, &r);
+    s3_policy_unref(p);
+    return GW_OK;
+}
+
+/* May the caller do @action on @bucket/@key?  An explicit Deny in the
+ * bucket's policy refuses even the owner (as AWS does for all but the
+ * account root); otherwise the owner may, and anyone else (anonymous
+ * included) only what the policy allows.  A bucket that exists only as a
+ * directory on the mount belongs to root. */
+static int bucket_access(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                         const char *action)
+{
+    struct meta_bucket b;
+    enum s3_policy_decision d = S3_POLICY_NONE;
+    bool is_owner;
+    int rv = meta_bucket_get(q->svc->meta, bucket, &b);
+
+    if (rv == GW_ERR_NO_SUCH_BUCKET) {
+        snprintf(b.owner, sizeof b.owner, "%s", "root");
+    } else if (rv != 0) {
+        return GW_ERR_INTERNAL;
+    }
+    is_owner = !q->is_anonymous && strcmp(b.owner, q->user) == 0;
+    rv = policy_decide(q, bucket, key, action, &d);
+    if (rv != 0) {
+        return rv;
+    }
+    if (d == S3_POLICY_DENY) {
+        if (q->errmsg[0] == '\0') {
+            s3_req_errmsg(q, "%s denied by the policy of bucket %.*s", action, (int)bucket.len,
+                          bucket.p);
+        }
+        return GW_ERR_ACCESS_DENIED;
+    }
+    return is_owner || d == S3_POLICY_ALLOW ? GW_OK : GW_ERR_ACCESS_DENIED;
+}
+
+/* CopyObject and UploadPartCopy also read their source: s3:GetObject on it.
+ * A header that does not parse is left to the handler (InvalidCopySource). */
+static int copy_source_access(struct s3_req *q)
+{
+    struct gw_str src = s3_header_get(q->http, "x-amz-copy-source");
+    struct gw_str path, bucket;
+    char *dec;
+    size_t n = 0;
+
+    if (src.p == NULL) {
+        return GW_OK;
+    }
+    gw_str_split(&src, '?', &path);
+    if (path.len > 0 && path.p[0] == '/') {
+        path = gw_str_make(path.p + 1, path.len - 1);
+    }
+    dec = gw_arena_alloc(q->a, path.len + 1);
+    if (!gw_url_decode(path, dec, &n, false)) {
+        return GW_OK;
+    }
+    path = gw_str_make(dec, n);
+    if (!gw_str_split(&path, '/', &bucket) || bucket.len == 0 || path.len == 0) {
+        return GW_OK;
+    }
+    return bucket_access(q, bucket, path, "s3:GetObject");
+}
+
+/* The one authorization decision.  Root and admins may do everything; any
+ * authenticated user may list and create buckets; inside a bucket,
+ * bucket_access() combines ownership with the bucket policy (s3/policy.h). */
+static int authorize(struct s3_req *q)
+{
+    int rv;
+
+    if (q->is_admin) {
+        return GW_OK;
+    }
+    if (q->rt.op == S3_OP_LIST_BUCKETS || q->rt.op == S3_OP_CREATE_BUCKET ||
+        q->rt.bucket.len == 0) {
+        return q->is_anonymous ? GW_ERR_ACCESS_DENIED : GW_OK;
+    }
+    rv = bucket_access(q, q->rt.bucket, q->rt.key, s3_op_action(q->rt.op));
+    if (rv == 0 && (q->rt.op == S3_OP_COPY_OBJECT || q->rt.op == S3_OP_UPLOAD_PART_COPY)) {
+        rv = copy_source_access(q);
+    }
+    return rv;
 }
 
 static void dispatch(struct s3_req *q)
@@ -235,6 +379,12 @@ static void dispatch(struct s3_req *q)
     case S3_OP_GET_OBJECT_ACL:
     case S3_OP_PUT_OBJECT_ACL:
         s3_op_acl(q);
+        break;
+    case S3_OP_PUT_BUCKET_POLICY:
+    case S3_OP_GET_BUCKET_POLICY:
+    case S3_OP_DELETE_BUCKET_POLICY:
+    case S3_OP_GET_BUCKET_POLICY_STATUS:
+        s3_op_policy(q);
         break;
     case S3_OP_LIST_OBJECTS:
     case S3_OP_LIST_OBJECTS_V2:
@@ -257,6 +407,23 @@ static void dispatch(struct s3_req *q)
     case S3_OP_DELETE_OBJECTS:
         s3_op_delete_objects(q);
         break;
+    case S3_OP_CREATE_MULTIPART_UPLOAD:
+    case S3_OP_UPLOAD_PART:
+    case S3_OP_UPLOAD_PART_COPY:
+    case S3_OP_COMPLETE_MULTIPART_UPLOAD:
+    case S3_OP_ABORT_MULTIPART_UPLOAD:
+    case S3_OP_LIST_PARTS:
+    case S3_OP_LIST_MULTIPART_UPLOADS:
+        s3_op_mpu(q);
+        break;
+    case S3_OP_PUT_OBJECT_TAGGING:
+    case S3_OP_GET_OBJECT_TAGGING:
+    case S3_OP_DELETE_OBJECT_TAGGING:
+    case S3_OP_PUT_BUCKET_TAGGING:
+    case S3_OP_GET_BUCKET_TAGGING:
+    case S3_OP_DELETE_BUCKET_TAGGING:
+        s3_op_tagging(q);
+        break;
     default:
         s3_err_respond(q, GW_ERR_NOT_IMPLEMENTED);
         break;
@@ -278,6 +445,11 @@ void s3_handle(struct s3_service *s, struct s3_exchange *x)
     x->op_name = s3_op_name(q->rt.op);
     x->log_bucket = q->rt.bucket;
     x->log_key = q->rt.key;
+    /* A name that cannot be a bucket is refused before anything else looks
+     * at it (CreateBucket applies the stricter rules for new names). */
+    if (rv == 0 && q->rt.bucket.len > 0 && q->rt.op != S3_OP_CREATE_BUCKET) {
+        rv = s3_path_bucket_check_existing(q->rt.bucket);
+    }
     if (rv == 0) {
         rv = authenticate(q);
     }

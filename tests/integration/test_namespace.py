@@ -99,6 +99,11 @@ def test_posix_rename_and_delete(gw, s3, bucket):
     with pytest.raises(ClientError) as ei:
         s3.get_object(Bucket=bucket, Key="renamed-dir/f")
     assert util.client_error(ei.value) == ("NoSuchKey", 404)
+    # The directory itself is still there on the mount: an empty directory
+    # lists as a directory-marker object, as one made with mkdir does.
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="renamed-dir/")["Contents"]]
+    assert keys == ["renamed-dir/"]
+    os.rmdir(os.path.join(gw.mount, bucket, "renamed-dir"))
     assert s3.list_objects_v2(Bucket=bucket, Prefix="renamed-dir/")["KeyCount"] == 0
 
 

@@ -48,7 +48,7 @@ def test_s3cmd_put_get_ls_info_del(gw, s3cmd, tmp_path):
     assert "s3://%s/dir/a+b=c d.bin" % b in out
     out = s3cmd("ls", "s3://%s" % b).stdout.decode()
     assert "DIR" in out and "s3://%s/dir/" % b in out
-    out = s3cmd("la").stdout.decode()
+    out = s3cmd("la", "--recursive").stdout.decode()
     assert "dir/a+b=c d.bin" in out
 
     info = s3cmd("info", "s3://%s/dir/a+b=c d.bin" % b).stdout.decode()

@@ -85,6 +85,8 @@ def test_minio_js(gw, s3):
     keys = ["minio/a+b=c d.txt", "minio/plus+only", "minio/sp ace", "minio/ünï.txt"]
     for k in keys:
         assert out["put:" + k] == util.md5_hex(("body of " + k).encode()), k
+    # The script removes all but the first key by its end.
+    for k in keys[:1]:
         with open(os.path.join(gw.mount, b, *k.split("/")), "rb") as f:
             assert f.read() == ("body of " + k).encode()
     assert out["get"] == {k: True for k in keys}
