@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -235,6 +236,18 @@ static int run_action(struct node_config *cfg, const char *argv0)
     return 0;
 }
 
+/* Thousands of client connections need thousands of descriptors: take the
+ * hard limit, which is often far above the soft default of 1024. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct node n;
@@ -242,6 +255,7 @@ int main(int argc, char **argv)
     int rv;
 
     signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     rv = node_config_load(&n.cfg, argc, argv, environ, err, sizeof err);
     if (rv != 0) {
         fprintf(stderr, "unigw: %s\n", err);
