@@ -1,0 +1,681 @@
+/* The internal RPC: followers forward proposals and read-index requests to the leader.
+ *
+ * Server side (every node listens on its RPC address): a connection reads frames, verifies
+ * each frame's HMAC-SHA256 under the cluster secret (a frame that fails is refused: the
+ * connection is closed without an answer), and hands PROPOSE to repl__core_apply and READ
+ * to repl__core_read_index.  The reply carries the entry's index and outcome; a node that is
+ * not the leader answers NOT_LEADER.  A connection that closes with requests in flight is
+ * freed when the last of them completes (its reply is dropped).
+ *
+ * Client side: one connection to the current leader's RPC address (its Raft address, port
+ * + 1), opened on demand and replaced when the leader changes; requests queue until it
+ * connects.  A 100 ms timer fails requests older than the forward timeout with
+ * GW_ERR_SLOW_DOWN; a connection error fails every pending request with GW_ERR_NOT_LEADER
+ * (the outcome of a proposal is unknown then: the client's retry carries the same request
+ * id and meta deduplicates it).  Replies are authenticated like requests. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "unigw/alloc.h"
+#include "unigw/err.h"
+#include "unigw/log.h"
+
+#include "forward.h"
+
+/* --- Codec ---------------------------------------------------------------------------- */
+
+static void mac_compute(const void *secret, size_t secret_len, const void *p, size_t len,
+                        unsigned char out[REPL_MAC_LEN])
+{
+    unsigned int out_len = REPL_MAC_LEN;
+
+    HMAC(EVP_sha256(), secret, (int)secret_len, p, len, out, &out_len);
+}
+
+void repl__msg_encode(struct gw_buf *out, const void *secret, size_t secret_len,
+                      const struct repl__msg *m)
+{
+    size_t start = out->len;
+    unsigned char mac[REPL_MAC_LEN];
+    const char *name;
+    uint32_t body_len;
+
+    gw_buf_put_u32(out, 0); /* patched below */
+    gw_buf_put_u8(out, REPL_MSG_VERSION);
+    gw_buf_put_u8(out, m->type);
+    gw_buf_put_u64(out, m->seq);
+    if (m->type == REPL_MSG_PROPOSE) {
+        gw_buf_put_bytes(out, m->cmd);
+    } else if (m->type == REPL_MSG_PROPOSE_REPLY || m->type == REPL_MSG_READ_REPLY) {
+        gw_buf_put_u8(out, m->status);
+        gw_buf_put_u64(out, m->index);
+    }
+    if (m->type == REPL_MSG_PROPOSE_REPLY) {
+        name = m->result == GW_OK ? "" : gw_err_name(m->result);
+        gw_buf_put_bytes(out, gw_str_c(name));
+    }
+    body_len = (uint32_t)(out->len - start - 4);
+    for (int i = 0; i < 4; i++) {
+        out->data[start + i] = (char)((body_len >> (8 * i)) & 0xff);
+    }
+    mac_compute(secret, secret_len, out->data + start, out->len - start, mac);
+    gw_buf_append(out, mac, sizeof mac);
+}
+
+static int result_from_name(struct gw_str name)
+{
+    if (name.len == 0) {
+        return GW_OK;
+    }
+    for (int rv = 1; rv < GW_ERR__COUNT; rv++) {
+        if (gw_str_eq(name, gw_str_c(gw_err_name(rv)))) {
+            return rv;
+        }
+    }
+    return GW_ERR_INTERNAL;
+}
+
+static int body_decode(const void *p, size_t len, struct repl__msg *out)
+{
+    struct gw_reader r = gw_reader_make(p, len);
+    struct gw_str name = {0};
+    uint8_t version = 0;
+
+    memset(out, 0, sizeof *out);
+    gw_reader_u8(&r, &version);
+    gw_reader_u8(&r, &out->type);
+    gw_reader_u64(&r, &out->seq);
+    if (r.failed || version != REPL_MSG_VERSION) {
+        return GW_ERR_CORRUPT;
+    }
+    switch (out->type) {
+    case REPL_MSG_PROPOSE:
+        gw_reader_bytes(&r, &out->cmd);
+        break;
+    case REPL_MSG_PROPOSE_REPLY:
+        gw_reader_u8(&r, &out->status);
+        gw_reader_u64(&r, &out->index);
+        gw_reader_bytes(&r, &name);
+        out->result = result_from_name(name);
+        break;
+    case REPL_MSG_READ_REPLY:
+        gw_reader_u8(&r, &out->status);
+        gw_reader_u64(&r, &out->index);
+        break;
+    case REPL_MSG_READ:
+        break;
+    default:
+        return GW_ERR_CORRUPT;
+    }
+    if (r.failed || r.len != 0 || out->status > REPL_ST_FAILED) {
+        return GW_ERR_CORRUPT;
+    }
+    return GW_OK;
+}
+
+int repl__msg_decode(const void *p, size_t len, const void *secret, size_t secret_len,
+                     struct repl__msg *out, size_t *used)
+{
+    const unsigned char *b = p;
+    unsigned char mac[REPL_MAC_LEN];
+    uint32_t body_len;
+
+    if (len < 4) {
+        return GW_ERR_AGAIN;
+    }
+    body_len = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+               (uint32_t)b[3] << 24;
+    if (body_len > REPL_MSG_BODY_MAX) {
+        return GW_ERR_CORRUPT;
+    }
+    if (len < 4 + (size_t)body_len + REPL_MAC_LEN) {
+        return GW_ERR_AGAIN;
+    }
+    mac_compute(secret, secret_len, b, 4 + (size_t)body_len, mac);
+    if (CRYPTO_memcmp(mac, b + 4 + body_len, REPL_MAC_LEN) != 0) {
+        return GW_ERR_ACCESS_DENIED;
+    }
+    *used = 4 + (size_t)body_len + REPL_MAC_LEN;
+    return body_decode(b + 4, body_len, out);
+}
+
+uint8_t repl__status_from_err(int rv)
+{
+    if (rv == GW_OK) {
+        return REPL_ST_OK;
+    }
+    return rv == GW_ERR_NOT_LEADER ? REPL_ST_NOT_LEADER : REPL_ST_FAILED;
+}
+
+int repl__status_to_err(uint8_t status)
+{
+    switch (status) {
+    case REPL_ST_OK:
+        return GW_OK;
+    case REPL_ST_NOT_LEADER:
+        return GW_ERR_NOT_LEADER;
+    default:
+        return GW_ERR_INTERNAL;
+    }
+}
+
+/* --- Shared stream helpers ------------------------------------------------------------ */
+
+struct write_op {
+    uv_write_t req;
+    struct gw_buf buf;
+};
+
+static void write_cb(uv_write_t *req, int status)
+{
+    struct write_op *op = req->data;
+
+    (void)status; /* a failed write shows up as a read error */
+    gw_buf_free(&op->buf);
+    gw_free(op);
+}
+
+static void stream_send(uv_stream_t *s, struct gw_buf *frame)
+{
+    struct write_op *op = gw_calloc(1, sizeof *op);
+    uv_buf_t b;
+
+    op->buf = *frame;
+    *frame = (struct gw_buf){0};
+    op->req.data = op;
+    b = uv_buf_init(op->buf.data, (unsigned)op->buf.len);
+    if (uv_write(&op->req, s, &b, 1, write_cb) != 0) {
+        gw_buf_free(&op->buf);
+        gw_free(op);
+    }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char slab[65536]; /* one loop thread: consumed before the next read */
+
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void fwd_handle_closed(struct repl__fwd *f)
+{
+    if (--f->n_open == 0 && f->is_closing && f->close_cb != NULL) {
+        f->close_cb(f);
+    }
+}
+
+/* --- Server: the leader side ---------------------------------------------------------- */
+
+struct repl__fwd_conn {
+    uv_tcp_t tcp;
+    struct repl__fwd *f;
+    struct gw_buf in;
+    int n_pending;   /* core requests whose reply has not been produced yet */
+    bool is_closing;
+    bool is_closed;
+    struct repl__fwd_conn *next;
+};
+
+struct srv_req {
+    struct repl__fwd_conn *conn;
+    uint64_t seq;
+};
+
+static void conn_maybe_free(struct repl__fwd_conn *c)
+{
+    if (c->is_closed && c->n_pending == 0) {
+        gw_buf_free(&c->in);
+        gw_free(c);
+    }
+}
+
+static void conn_closed_cb(uv_handle_t *h)
+{
+    struct repl__fwd_conn *c = h->data;
+    struct repl__fwd *f = c->f;
+
+    c->is_closed = true;
+    conn_maybe_free(c);
+    fwd_handle_closed(f);
+}
+
+static void conn_close(struct repl__fwd_conn *c)
+{
+    struct repl__fwd_conn **pp;
+
+    if (c->is_closing) {
+        return;
+    }
+    c->is_closing = true;
+    for (pp = &c->f->conns; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    uv_close((uv_handle_t *)&c->tcp, conn_closed_cb);
+}
+
+static void conn_reply(struct repl__fwd_conn *c, const struct repl__msg *m)
+{
+    struct gw_buf frame = {0};
+
+    if (c->is_closing) {
+        return;
+    }
+    repl__msg_encode(&frame, c->f->secret, c->f->secret_len, m);
+    stream_send((uv_stream_t *)&c->tcp, &frame);
+}
+
+static void srv_applied_cb(void *arg, int rv, int result, uint64_t index)
+{
+    struct srv_req *sr = arg;
+    struct repl__msg m = {.type = REPL_MSG_PROPOSE_REPLY, .seq = sr->seq, .index = index};
+
+    m.status = repl__status_from_err(rv);
+    m.result = rv == GW_OK ? result : GW_OK;
+    sr->conn->n_pending--;
+    conn_reply(sr->conn, &m);
+    conn_maybe_free(sr->conn);
+    gw_free(sr);
+}
+
+static void srv_read_cb(void *arg, int rv, uint64_t index)
+{
+    struct srv_req *sr = arg;
+    struct repl__msg m = {.type = REPL_MSG_READ_REPLY, .seq = sr->seq, .index = index};
+
+    m.status = repl__status_from_err(rv);
+    sr->conn->n_pending--;
+    conn_reply(sr->conn, &m);
+    conn_maybe_free(sr->conn);
+    gw_free(sr);
+}
+
+/* Hand one authenticated request to the core; answer at once when it refuses. */
+static void conn_dispatch(struct repl__fwd_conn *c, const struct repl__msg *m)
+{
+    struct srv_req *sr = gw_calloc(1, sizeof *sr);
+    int rv;
+
+    sr->conn = c;
+    sr->seq = m->seq;
+    if (m->type == REPL_MSG_PROPOSE) {
+        rv = repl__core_apply(c->f->core, m->cmd.p, m->cmd.len, srv_applied_cb, sr);
+    } else {
+        rv = repl__core_read_index(c->f->core, srv_read_cb, sr);
+    }
+    c->n_pending++;
+    if (rv != 0) {
+        if (m->type == REPL_MSG_PROPOSE) {
+            srv_applied_cb(sr, rv, GW_OK, 0);
+        } else {
+            srv_read_cb(sr, rv, 0);
+        }
+    }
+}
+
+static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct repl__fwd_conn *c = s->data;
+    struct repl__msg m;
+    size_t used = 0;
+    int rv;
+
+    if (n < 0) {
+        conn_close(c);
+        return;
+    }
+    gw_buf_append(&c->in, buf->base, (size_t)n);
+    while (!c->is_closing) {
+        rv = repl__msg_decode(c->in.data, c->in.len, c->f->secret, c->f->secret_len, &m, &used);
+        if (rv == GW_ERR_AGAIN) {
+            break;
+        }
+        if (rv != 0 || (m.type != REPL_MSG_PROPOSE && m.type != REPL_MSG_READ)) {
+            GW_LOG(GW_LOG_WARN, "raft", "rpc: refused a request (%s)", gw_err_name(rv));
+            conn_close(c);
+            return;
+        }
+        conn_dispatch(c, &m); /* copies the command before the buffer moves */
+        gw_buf_consume(&c->in, used);
+    }
+}
+
+static void server_conn_cb(uv_stream_t *server, int status)
+{
+    struct repl__fwd *f = server->data;
+    struct repl__fwd_conn *c;
+
+    if (status != 0 || f->is_closing) {
+        return;
+    }
+    c = gw_calloc(1, sizeof *c);
+    c->f = f;
+    uv_tcp_init(f->loop, &c->tcp);
+    c->tcp.data = c;
+    f->n_open++;
+    c->next = f->conns;
+    f->conns = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, conn_read_cb) != 0) {
+        conn_close(c);
+    }
+}
+
+/* --- Client: forwarding to the leader ------------------------------------------------- */
+
+struct fwd_req {
+    uint64_t seq;
+    uint8_t type;
+    repl__propose_cb pcb;
+    repl__index_cb icb;
+    void *arg;
+    uint64_t deadline_ms;
+    struct fwd_req *next;
+};
+
+struct repl__fwd_client {
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    struct repl__fwd *f;
+    char addr[REPL_ADDR_MAX];
+    bool is_connected;
+    bool is_closing;
+    struct gw_buf in;
+    struct gw_buf out; /* frames queued until connected */
+    struct fwd_req *reqs;
+};
+
+static void req_finish(struct fwd_req *r, int rv, const struct repl__msg *m)
+{
+    if (r->type == REPL_MSG_PROPOSE) {
+        r->pcb(r->arg, rv, m != NULL ? m->result : GW_OK, m != NULL ? m->index : 0);
+    } else {
+        r->icb(r->arg, rv, m != NULL ? m->index : 0);
+    }
+    gw_free(r);
+}
+
+static struct fwd_req *req_take(struct repl__fwd_client *cl, uint64_t seq)
+{
+    for (struct fwd_req **pp = &cl->reqs; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->seq == seq) {
+            struct fwd_req *r = *pp;
+
+            *pp = r->next;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void client_closed_cb(uv_handle_t *h)
+{
+    struct repl__fwd_client *cl = h->data;
+    struct repl__fwd *f = cl->f;
+
+    gw_buf_free(&cl->in);
+    gw_buf_free(&cl->out);
+    gw_free(cl);
+    fwd_handle_closed(f);
+}
+
+/* Close the connection; every request still pending fails with @rv. */
+static void client_close(struct repl__fwd_client *cl, int rv)
+{
+    struct fwd_req *r;
+
+    if (cl->is_closing) {
+        return;
+    }
+    cl->is_closing = true;
+    if (cl->f->client == cl) {
+        cl->f->client = NULL;
+    }
+    while ((r = cl->reqs) != NULL) {
+        cl->reqs = r->next;
+        req_finish(r, rv, NULL);
+    }
+    uv_close((uv_handle_t *)&cl->tcp, client_closed_cb);
+}
+
+static void client_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct repl__fwd_client *cl = s->data;
+    struct repl__fwd *f = cl->f;
+    struct repl__msg m;
+    struct fwd_req *r;
+    size_t used = 0;
+    int rv;
+
+    if (n < 0) {
+        client_close(cl, GW_ERR_NOT_LEADER);
+        return;
+    }
+    gw_buf_append(&cl->in, buf->base, (size_t)n);
+    while (!cl->is_closing) {
+        rv = repl__msg_decode(cl->in.data, cl->in.len, f->secret, f->secret_len, &m, &used);
+        if (rv == GW_ERR_AGAIN) {
+            break;
+        }
+        if (rv != 0 || (m.type != REPL_MSG_PROPOSE_REPLY && m.type != REPL_MSG_READ_REPLY)) {
+            GW_LOG(GW_LOG_WARN, "raft", "rpc: bad reply from %s (%s)", cl->addr, gw_err_name(rv));
+            client_close(cl, GW_ERR_NOT_LEADER);
+            return;
+        }
+        r = req_take(cl, m.seq);
+        if (r != NULL) {
+            req_finish(r, repl__status_to_err(m.status), &m);
+        }
+        gw_buf_consume(&cl->in, used);
+    }
+}
+
+static void client_connect_cb(uv_connect_t *req, int status)
+{
+    struct repl__fwd_client *cl = req->data;
+
+    if (cl->is_closing) {
+        return;
+    }
+    if (status != 0 ||
+        uv_read_start((uv_stream_t *)&cl->tcp, alloc_cb, client_read_cb) != 0) {
+        GW_LOG(GW_LOG_WARN, "raft", "rpc: connect to %s: %s", cl->addr,
+               status != 0 ? uv_strerror(status) : "read");
+        client_close(cl, GW_ERR_NOT_LEADER);
+        return;
+    }
+    cl->is_connected = true;
+    if (cl->out.len > 0) {
+        stream_send((uv_stream_t *)&cl->tcp, &cl->out);
+    }
+}
+
+/* The connection to @raft_addr's RPC port, opened if needed. */
+static struct repl__fwd_client *client_get(struct repl__fwd *f, const char *raft_addr)
+{
+    struct repl__fwd_client *cl;
+    struct sockaddr_in sa;
+    char addr[REPL_ADDR_MAX];
+    char ip[REPL_ADDR_MAX];
+    unsigned port = 0;
+
+    if (repl_addr_rpc(raft_addr, addr) != 0 || sscanf(addr, "%15[0-9.]:%u", ip, &port) != 2 ||
+        uv_ip4_addr(ip, (int)port, &sa) != 0) {
+        return NULL;
+    }
+    if (f->client != NULL && strcmp(f->client->addr, addr) == 0) {
+        return f->client;
+    }
+    if (f->client != NULL) {
+        client_close(f->client, GW_ERR_NOT_LEADER); /* the leader moved */
+    }
+    cl = gw_calloc(1, sizeof *cl);
+    cl->f = f;
+    snprintf(cl->addr, sizeof cl->addr, "%s", addr);
+    uv_tcp_init(f->loop, &cl->tcp);
+    uv_tcp_nodelay(&cl->tcp, 1);
+    cl->tcp.data = cl;
+    cl->connect.data = cl;
+    f->n_open++;
+    f->client = cl;
+    if (uv_tcp_connect(&cl->connect, &cl->tcp, (const struct sockaddr *)&sa,
+                       client_connect_cb) != 0) {
+        client_close(cl, GW_ERR_NOT_LEADER);
+        return NULL;
+    }
+    return cl;
+}
+
+static int client_submit(struct repl__fwd *f, const char *leader_addr, struct repl__msg *m,
+                         struct fwd_req *r)
+{
+    struct repl__fwd_client *cl;
+    struct gw_buf frame = {0};
+
+    if (f->is_closing) {
+        gw_free(r);
+        return GW_ERR_CANCELED;
+    }
+    cl = client_get(f, leader_addr);
+    if (cl == NULL) {
+        gw_free(r);
+        return GW_ERR_NOT_LEADER;
+    }
+    r->seq = m->seq = ++f->next_seq;
+    r->type = m->type;
+    r->deadline_ms = uv_now(f->loop) + f->timeout_ms;
+    r->next = cl->reqs;
+    cl->reqs = r;
+    repl__msg_encode(cl->is_connected ? &frame : &cl->out, f->secret, f->secret_len, m);
+    if (cl->is_connected) {
+        stream_send((uv_stream_t *)&cl->tcp, &frame);
+    }
+    return GW_OK;
+}
+
+static int fwd_propose(void *data, uint64_t leader_id, const char *leader_addr, const void *cmd,
+                       size_t len, repl__propose_cb cb, void *arg)
+{
+    struct repl__msg m = {.type = REPL_MSG_PROPOSE, .cmd = {cmd, len}};
+    struct fwd_req *r = gw_calloc(1, sizeof *r);
+
+    (void)leader_id;
+    r->pcb = cb;
+    r->arg = arg;
+    return client_submit(data, leader_addr, &m, r);
+}
+
+static int fwd_read(void *data, uint64_t leader_id, const char *leader_addr, repl__index_cb cb,
+                    void *arg)
+{
+    struct repl__msg m = {.type = REPL_MSG_READ};
+    struct fwd_req *r = gw_calloc(1, sizeof *r);
+
+    (void)leader_id;
+    r->icb = cb;
+    r->arg = arg;
+    return client_submit(data, leader_addr, &m, r);
+}
+
+/* Fail forwarded requests that waited too long. */
+static void timer_cb(uv_timer_t *t)
+{
+    struct repl__fwd *f = t->data;
+    struct repl__fwd_client *cl = f->client;
+    uint64_t now = uv_now(f->loop);
+    struct fwd_req **pp;
+
+    if (f->is_closing || cl == NULL) {
+        return;
+    }
+    pp = &cl->reqs;
+    while (*pp != NULL) {
+        struct fwd_req *r = *pp;
+
+        if (r->deadline_ms <= now) {
+            *pp = r->next;
+            req_finish(r, GW_ERR_SLOW_DOWN, NULL);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+/* --- Lifecycle ------------------------------------------------------------------------ */
+
+int repl__fwd_init(struct repl__fwd *f, uv_loop_t *loop, struct repl_core *core,
+                   const void *secret, size_t secret_len, uint32_t timeout_ms)
+{
+    memset(f, 0, sizeof *f);
+    if (secret_len < REPL_SECRET_MIN || secret_len > sizeof f->secret) {
+        return GW_ERR_INVALID;
+    }
+    f->loop = loop;
+    f->core = core;
+    memcpy(f->secret, secret, secret_len);
+    f->secret_len = secret_len;
+    f->timeout_ms = timeout_ms;
+    uv_tcp_init(loop, &f->server);
+    f->server.data = f;
+    uv_timer_init(loop, &f->timer);
+    f->timer.data = f;
+    f->n_open = 2;
+    uv_timer_start(&f->timer, timer_cb, 100, 100);
+    uv_unref((uv_handle_t *)&f->timer);
+    core->fwd = (struct repl__forwarder){fwd_propose, fwd_read, f};
+    return GW_OK;
+}
+
+int repl__fwd_listen(struct repl__fwd *f, const char *addr)
+{
+    struct sockaddr_in sa;
+    char ip[REPL_ADDR_MAX];
+    unsigned port = 0;
+    int rv;
+
+    if (sscanf(addr, "%15[0-9.]:%u", ip, &port) != 2 || port == 0 || port > 65535 ||
+        uv_ip4_addr(ip, (int)port, &sa) != 0) {
+        return GW_ERR_INVALID;
+    }
+    rv = uv_tcp_bind(&f->server, (const struct sockaddr *)&sa, 0);
+    if (rv == 0) {
+        rv = uv_listen((uv_stream_t *)&f->server, 128, server_conn_cb);
+    }
+    if (rv != 0) {
+        GW_LOG(GW_LOG_ERROR, "raft", "rpc: listen on %s: %s", addr, uv_strerror(rv));
+        return GW_ERR_IO;
+    }
+    f->is_listening = true;
+    return GW_OK;
+}
+
+static void fwd_own_closed_cb(uv_handle_t *h)
+{
+    fwd_handle_closed(h->data);
+}
+
+void repl__fwd_close(struct repl__fwd *f, void (*cb)(struct repl__fwd *f))
+{
+    if (f->is_closing) {
+        return;
+    }
+    f->is_closing = true;
+    f->close_cb = cb;
+    f->core->fwd = (struct repl__forwarder){0};
+    if (f->client != NULL) {
+        client_close(f->client, GW_ERR_NOT_LEADER);
+    }
+    while (f->conns != NULL) {
+        conn_close(f->conns);
+    }
+    uv_close((uv_handle_t *)&f->timer, fwd_own_closed_cb);
+    uv_close((uv_handle_t *)&f->server, fwd_own_closed_cb);
+}
