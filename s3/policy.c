@@ -297,8 +297,14 @@ static bool parse_date(struct gw_str s, double *out)
     double frac = 0;
     int off_s = 0;
 
+    uint64_t epoch;
+
     if (s.len > 0 && memchr(s.p, '-', s.len) == NULL) {
-        return parse_number(s, out) && *out == floor(*out);
+        if (!gw_str_to_u64(s, &epoch) || epoch > (1ull << 53)) {
+            return false;
+        }
+        *out = (double)epoch;
+        return true;
     }
     if (!take_digits(&s, 4, &tm.tm_year) || !take_char(&s, '-') ||
         !take_digits(&s, 2, &tm.tm_mon) || !take_char(&s, '-') ||
