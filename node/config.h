@@ -40,7 +40,7 @@
     S(server, "The S3 HTTP listener and its limits")                                               \
     S(storage, "The shared POSIX mount that holds buckets and objects")                            \
     S(s3, "S3 protocol behaviour")                                                                 \
-    S(cluster, "The cluster: shared secrets (peers arrive with the Raft work)")                    \
+    S(cluster, "The cluster: Raft membership, the internal RPC and shared secrets")                \
     S(admin, "The admin API (no keys yet)")
 
 /* X(type, section, name, default, min, max, help)
@@ -103,10 +103,29 @@
     X(BOOL, s3, background_md5, "true", 0, 0,                                                      \
       "Compute real MD5 ETags in the background for files written through POSIX")
 
-/* TODO(config): peers, bootstrap and the cluster link address come with the Raft work. */
+/* Raft and the internal RPC (raft/, include/unigw/repl.h).  peers is
+ * "ID=a.b.c.d:port,ID=a.b.c.d:port,..." (decimal Raft ids > 0, IPv4 literals: libraft 0.15
+ * has no host names), parsed by repl_peers_parse().  The RPC HMAC is keyed by cluster_key
+ * (no separate secret key: config.c masks only cluster_key in printed output). */
 #define NODE_CONFIG_MAP_CLUSTER(X)                                                                 \
     X(STR, cluster, cluster_key, "", 0, 64,                                                        \
-      "Secret, 64 hex digits; empty: generated on first start and kept in data_dir")
+      "Secret, 64 hex digits; empty: generated on first start and kept in data_dir")               \
+    X(U64, cluster, raft_id, "0", 0, UINT64_MAX,                                                   \
+      "This node's Raft id (never reused); 0: the id of raft_listen's entry in peers")             \
+    X(STR, cluster, raft_listen, "127.0.0.1:9100", 1, 21,                                          \
+      "Raft address a.b.c.d:port (IPv4 literal), advertised to peers and bound")                   \
+    X(STR, cluster, rpc_listen, "", 0, 21,                                                         \
+      "Internal RPC bind address a.b.c.d:port; empty: raft_listen's address, port + 1")            \
+    X(STR, cluster, peers, "", 0, 160,                                                             \
+      "Initial voters ID=a.b.c.d:port,...; bootstraps a pristine node; empty: just this node")  \
+    X(U32, cluster, snapshot_threshold, "16384", 8, 100000000,                                     \
+      "Raft entries between two snapshots of the metadata store")                                  \
+    X(U32, cluster, snapshot_trailing, "16384", 8, 100000000,                                      \
+      "Raft entries kept behind a snapshot (at least snapshot_threshold)")                         \
+    X(MS, cluster, election_timeout, "1s", 100, NODE_CONFIG_MIN,                                   \
+      "Raft election timeout (randomized between 1x and 2x)")                                      \
+    X(MS, cluster, heartbeat_timeout, "100ms", 10, 10 * NODE_CONFIG_SEC,                           \
+      "Raft heartbeat interval (well below election_timeout)")
 
 #define NODE_CONFIG_MAP(X)                                                                         \
     NODE_CONFIG_MAP_NODE(X)                                                                        \

@@ -627,6 +627,14 @@ static const char *const every_key[] = {
     "s3.presign_max_expiry=1s",
     "s3.background_md5=false",
     "cluster.cluster_key=",
+    "cluster.raft_id=18446744073709551615",
+    "cluster.raft_listen=10.0.0.2:9200",
+    "cluster.rpc_listen=0.0.0.0:9201",
+    "cluster.peers=1=10.0.0.1:9200,2=10.0.0.2:9200,3=10.0.0.3:9200",
+    "cluster.snapshot_threshold=8",
+    "cluster.snapshot_trailing=100000000",
+    "cluster.election_timeout=3s",
+    "cluster.heartbeat_timeout=10ms",
 };
 
 static void set_every_key(struct node_config *cfg, const char *const *settings, size_t n)
