@@ -101,7 +101,9 @@
     X(MS, s3, presign_max_expiry, "7d", NODE_CONFIG_SEC, 7 * NODE_CONFIG_DAY,                      \
       "Longest X-Amz-Expires accepted on a presigned URL")                                         \
     X(BOOL, s3, background_md5, "true", 0, 0,                                                      \
-      "Compute real MD5 ETags in the background for files written through POSIX")
+      "Compute real MD5 ETags in the background for files written through POSIX")           \
+    X(MS, s3, multipart_expiry, "7d", NODE_CONFIG_MIN, 365 * NODE_CONFIG_DAY,                      \
+      "Remove multipart uploads not completed or aborted within this time")
 
 /* Raft and the internal RPC (raft/, include/unigw/repl.h).  peers is
  * "ID=a.b.c.d:port,ID=a.b.c.d:port,..." (decimal Raft ids > 0, IPv4 literals: libraft 0.15

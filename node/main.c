@@ -167,6 +167,7 @@ static int start_s3(struct node *n)
     c.fsync = n->cfg.storage.fsync;
     c.background_md5 = n->cfg.s3.background_md5;
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
+    c.mpu_expiry_ms = n->cfg.s3.multipart_expiry;
     return s3_service_create(&c, n->meta, &n->proposer.base, &n->s3);
 }
 

@@ -7,11 +7,16 @@
  *
  * Bytes move with copy_file_range when the source's MD5 is known (the
  * copy has the same bytes, so the same ETag); a source without a valid
- * record (written through POSIX) is read and hashed on the way. */
+ * record (written through POSIX) is read and hashed on the way.
+ *
+ * Tags: x-amz-tagging-directive COPY (the default) gives the copy the
+ * source's tag set, REPLACE the one in x-amz-tagging; they are stored under
+ * the copy's new object id after the publish. */
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "mpu.h"
 #include "obj.h"
 #include "path.h"
 #include "publish.h"
@@ -29,6 +34,8 @@ struct copy_op {
     bool replace;
     struct s3_objmeta meta;
     struct s3_obj src;
+    bool tags_replace;
+    struct gw_str tags; /* canonical x-amz-tagging form; empty: none */
     char tmp_path[S3_PATH_MAX];
     int fd;
     int rv;
@@ -60,6 +67,35 @@ static int parse_source(struct copy_op *c)
     return s3_path_key_check(c->src_key);
 }
 
+static int parse_tagging(struct copy_op *c)
+{
+    struct gw_str dir = s3_header_get(c->q->http, "x-amz-tagging-directive");
+
+    if (dir.p != NULL && !gw_str_eq_c(dir, "COPY") && !gw_str_eq_c(dir, "REPLACE")) {
+        s3_req_errmsg(c->q, "unknown tagging directive");
+        return GW_ERR_INVALID_ARGUMENT;
+    }
+    c->tags_replace = gw_str_eq_c(dir, "REPLACE");
+    return c->tags_replace ? s3__tag_header(c->q, &c->tags) : GW_OK;
+}
+
+/* Pool: the source's tag set, for the COPY directive. */
+static void take_source_tags(struct copy_op *c)
+{
+    struct s3_req *q = c->q;
+    struct gw_buf b = GW_BUF_INIT;
+    struct gw_str oid = s3__tag_object_id(&c->src.meta, c->src.has_meta, &c->src.st, q->a);
+    char *copy;
+
+    if (!c->tags_replace &&
+        meta_tags_get(q->svc->meta, c->src_bucket, c->src_key, oid, &b) == 0) {
+        copy = gw_arena_alloc(q->a, b.len + 1);
+        memcpy(copy, b.data, b.len);
+        c->tags = gw_str_make(copy, b.len);
+    }
+    gw_buf_free(&b);
+}
+
 static int parse_request(struct copy_op *c)
 {
     struct s3_req *q = c->q;
@@ -77,6 +113,10 @@ static int parse_request(struct copy_op *c)
         return GW_ERR_INVALID_ARGUMENT;
     }
     c->replace = gw_str_eq_c(dir, "REPLACE");
+    rv = parse_tagging(c);
+    if (rv != 0) {
+        return rv;
+    }
     if (!c->replace && gw_str_eq(c->src_bucket, q->rt.bucket) && gw_str_eq(c->src_key, q->rt.key)) {
         return GW_ERR_COPY_TO_ITSELF;
     }
@@ -209,18 +249,21 @@ static void copy_work_cb(struct gw_pool_job *job)
         rv = copy_and_publish(c);
         close(c->src.fd);
     }
+    if (rv == 0) {
+        take_source_tags(c);
+    }
     c->rv = rv;
 }
 
-static void copy_done_cb(struct gw_pool_job *job)
+static void copy_reply(void *arg, int rv)
 {
-    struct copy_op *c = job->data;
+    struct copy_op *c = arg;
     struct s3_req *q = c->q;
     struct s3_xml_writer w;
     char *etag;
 
-    if (c->rv != 0) {
-        s3_err_respond(q, c->rv);
+    if (rv != 0) {
+        s3_err_respond(q, rv);
         return;
     }
     etag = s3_objmeta_etag(&c->meta, q->a);
@@ -229,6 +272,18 @@ static void copy_done_cb(struct gw_pool_job *job)
     s3_xml_elem_etag(&w, "ETag", gw_str_make(etag + 1, strlen(etag) - 2));
     s3_xml_end(&w);
     s3_req_respond_xml(q, 200);
+}
+
+static void copy_done_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
+
+    if (c->rv != 0) {
+        s3_err_respond(q, c->rv);
+        return;
+    }
+    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, copy_reply, c);
 }
 
 void s3_op_object_copy(struct s3_req *q)

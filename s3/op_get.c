@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "mpu.h"
 #include "obj.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
@@ -186,6 +187,16 @@ static int check_part(struct get_op *g)
     return gw_str_eq_c(pn->value, "1") ? GW_OK : GW_ERR_INVALID_RANGE;
 }
 
+/* x-amz-tagging-count when this version of the object has tags. */
+static void add_tagging_count(struct s3_req *q, const struct s3_obj *o)
+{
+    size_t n = s3__tag_count(q, s3__tag_object_id(&o->meta, o->has_meta, &o->st, q->a));
+
+    if (n > 0) {
+        s3_req_header(q, "x-amz-tagging-count", gw_arena_printf(q->a, "%zu", n));
+    }
+}
+
 static int respond(struct get_op *g)
 {
     struct s3_req *q = g->q;
@@ -214,6 +225,7 @@ static int respond(struct get_op *g)
         return rv;
     }
     s3__obj_headers(q, &g->o);
+    add_tagging_count(q, &g->o);
     s3_req_header(q, "Accept-Ranges", "bytes");
     if (!g->is_range) {
         add_checksum_header(q, &g->o);

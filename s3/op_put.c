@@ -11,12 +11,19 @@
  * At most two io_chunk_size buffers exist per upload, whatever the object
  * size: when both are busy the loop stops reading the body and node stops
  * reading the socket (back-pressure).  Hashing and decoding run on the pool;
- * one write job at a time per upload, so the hash state needs no lock. */
+ * one write job at a time per upload, so the hash state needs no lock.
+ *
+ * UploadPart runs the same pipeline (s3/mpu.h hooks): STAGE creates the file
+ * under the upload's directory, PUBLISH only verifies and fsyncs, and the
+ * part record is then committed through the proposer instead of a rename.
+ * x-amz-tagging on PutObject is stored after the publish, under the new
+ * object id. */
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "chunked.h"
+#include "mpu.h"
 #include "path.h"
 #include "publish.h"
 #include "put_meta.h"
@@ -57,6 +64,8 @@ struct put_op {
     int rv;     /* loop side */
     int job_rv; /* pool side, read after the job completes */
     struct gw_pool_job wjob;
+    struct s3_mpu_part *part; /* UploadPart; NULL for PutObject */
+    struct gw_str tags;       /* x-amz-tagging, canonical; NULL view when absent */
 };
 
 static void discard(struct put_op *p, int rv);
@@ -178,6 +187,9 @@ static int check_request(struct put_op *p)
     }
     if (rv == 0) {
         rv = check_payload_mode(p);
+    }
+    if (rv == 0 && p->part == NULL) {
+        rv = s3__tag_header(q, &p->tags);
     }
     if (rv == 0 && p->limit > max) {
         rv = GW_ERR_ENTITY_TOO_LARGE;
@@ -347,6 +359,14 @@ static void publish_work_cb(struct gw_pool_job *job)
 
     gw_hash_final(&p->hash, &p->dig);
     rv = verify_digests(p);
+    if (p->part != NULL) {
+        if (rv == 0 && q->svc->cfg.fsync && fsync(p->fd) != 0) {
+            rv = gw_err_from_errno(errno);
+        }
+        memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
+        p->job_rv = rv;
+        return; /* a part is committed through the proposer, not renamed */
+    }
     if (rv == 0 && s3_path_key_is_marker(q->rt.key) && p->written > 0) {
         rv = GW_ERR_INVALID_ARGUMENT; /* a directory cannot hold bytes */
     }
@@ -386,12 +406,36 @@ static void reply(struct put_op *p)
     s3_req_respond_empty(q, 200);
 }
 
+static void stored_cb(void *arg, int rv)
+{
+    struct put_op *p = arg;
+
+    if (rv != 0) {
+        discard(p, rv); /* a part's file goes; a published object keeps its bytes */
+        return;
+    }
+    if (p->part != NULL) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    reply(p);
+}
+
 static void publish_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
+    struct s3_req *q = p->q;
 
     if (p->job_rv != 0) {
         discard(p, p->job_rv);
+        return;
+    }
+    if (p->part != NULL) {
+        s3__mpu_part_commit(q, p->part, &p->dig, p->written, stored_cb, p);
+        return;
+    }
+    if (p->tags.len > 0) {
+        s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, stored_cb, p);
         return;
     }
     reply(p);
@@ -436,7 +480,10 @@ static void stage_work_cb(struct gw_pool_job *job)
     struct stat st;
     int rv = s3__bucket_stat(p->q->svc, p->q->rt.bucket, &st);
 
-    if (rv == 0) {
+    if (rv == 0 && p->part != NULL) {
+        rv = s3__mpu_part_stage(p->q, p->part, &p->fd);
+        snprintf(p->tmp_path, sizeof p->tmp_path, "%s", p->part->path);
+    } else if (rv == 0) {
         rv = s3__stage_create(p->q->svc, p->tmp_path, sizeof p->tmp_path, &p->fd);
     }
     p->job_rv = rv;
@@ -465,7 +512,13 @@ void s3_op_object_put(struct s3_req *q)
     p->fd = -1;
     p->algs = GW_HASH_MD5;
     gw_arena_defer(q->a, put_free, p);
-    rv = check_request(p);
+    rv = q->rt.op == S3_OP_UPLOAD_PART ? s3__mpu_part_begin(q, &p->part) : GW_OK;
+    if (rv == 0 && p->part != NULL) {
+        p->algs |= p->part->upload_alg; /* for the composite checksum at Complete */
+    }
+    if (rv == 0) {
+        rv = check_request(p);
+    }
     if (rv != 0) {
         s3_err_respond(q, rv);
         return;

@@ -147,6 +147,7 @@ struct s3_config {
     unsigned clock_skew_s;     /* 900 */
     bool fsync;                /* fsync file, directory and new parents before 200 */
     const char *node_id;       /* names this node's temp files */
+    uint64_t mpu_expiry_ms;    /* incomplete multipart uploads expire (0: 7 days) */
     bool background_md5;       /* compute real MD5s of POSIX-written files */
 };
 

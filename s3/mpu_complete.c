@@ -1,0 +1,590 @@
+/* CompleteMultipartUpload.
+ *
+ *   READ    the XML body (loop)
+ *   CHECK   parse, part order, the upload (NoSuchUpload), each listed part
+ *           against the committed records (InvalidPart), sizes
+ *           (EntityTooSmall); an upload already completed with this same
+ *           list answers its stored result at once (idempotent retry)
+ *   CLAIM   propose upload_claim with the SHA-256 of the part list: one
+ *           list wins; the same list may claim again (a retry after a crash
+ *           or on another node redoes the assembly)
+ *   START   200 with chunked framing; the XML declaration, then a space
+ *           every S3_MPU_KEEPALIVE_MS so clients and proxies keep waiting
+ *   ASSEMBLE (pool) staged temp file <- each part by copy_file_range
+ *           (read/write when refused), final ETag md5(md5s)-N, composite or
+ *           full-object checksum, s3__publish (the PutObject rename)
+ *   FINISH  propose upload_finish (drops the part records), store the
+ *           upload's tags under the new object id, remove the staged
+ *           directory (pool), write the result document, end
+ * Errors before START are ordinary S3 errors.  After START the status is
+ * already 200, so the error goes out as an <Error> document in the body, as
+ * AWS does; that is the one place besides s3_err_respond that writes one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "mpu.h"
+#include "publish.h"
+#include "xml_in.h"
+#include "xml_out.h"
+#include "unigw/alloc.h"
+#include "unigw/err.h"
+#include "unigw/log.h"
+
+#define S3_MPU_KEEPALIVE_MS 5000
+#define ASSEMBLE_BUF (1u << 20)
+
+struct complete_op {
+    struct s3_req *q;
+    struct s3_xml_complete doc;
+    struct meta_upload u;
+    struct s3_mpu_info info;
+    unsigned alg; /* the upload's checksum algorithm bit, or 0 */
+    unsigned char claim[GW_SHA256_LEN];
+    struct meta_part *parts; /* the listed parts, in order (gw_malloc'ed) */
+    size_t n_parts;
+    char dir[S3_PATH_MAX];
+    char tmp_path[S3_PATH_MAX];
+    int fd;
+    uint64_t size;
+    char etag[META_ETAG_MAX + 1];
+    char cksum_b64[GW_CHECKSUM_B64_CAP + 8];
+    int rv;
+    /* response streaming */
+    uv_timer_t timer;
+    bool started;
+    bool writing;
+    bool final_ready;
+    struct gw_buf final;
+};
+
+static void complete_free(void *arg)
+{
+    struct complete_op *c = arg;
+
+    gw_free(c->parts);
+    gw_buf_free(&c->final);
+    if (c->fd >= 0) {
+        close(c->fd);
+        unlink(c->tmp_path);
+    }
+}
+
+/* ---- the result documents ------------------------------------------------ */
+
+static void result_doc(struct complete_op *c, struct gw_buf *b, struct gw_str etag)
+{
+    struct s3_req *q = c->q;
+    struct s3_xml_writer w;
+
+    s3_xml_begin(&w, b, "CompleteMultipartUploadResult", S3_XML_NS);
+    s3_xml_elem_c(&w, "Location",
+                  gw_arena_printf(q->a, "/%.*s/%.*s", (int)q->rt.bucket.len, q->rt.bucket.p,
+                                  (int)q->rt.key.len, q->rt.key.p));
+    s3_xml_elem(&w, "Bucket", q->rt.bucket);
+    s3_xml_elem(&w, "Key", q->rt.key);
+    s3_xml_elem_etag(&w, "ETag", etag);
+    if (c->cksum_b64[0] != '\0') {
+        s3_xml_elem_c(&w, s3__mpu_checksum_elem(c->alg), c->cksum_b64);
+        s3_xml_elem_c(&w, "ChecksumType", c->info.is_full_object ? "FULL_OBJECT" : "COMPOSITE");
+    }
+    s3_xml_end(&w);
+}
+
+static void error_doc(struct complete_op *c, struct gw_buf *b, int rv)
+{
+    gw_buf_append_c(b, "<Error><Code>");
+    gw_buf_append_c(b, gw_err_code(rv));
+    gw_buf_append_c(b, "</Code><Message>");
+    gw_buf_append_xml(b, gw_str_c(gw_err_message(rv)));
+    gw_buf_append_c(b, "</Message><Key>");
+    gw_buf_append_xml(b, c->q->rt.key);
+    gw_buf_append_c(b, "</Key><RequestId>");
+    gw_buf_append_c(b, c->q->http->request_id);
+    gw_buf_append_c(b, "</RequestId></Error>");
+}
+
+/* ---- streaming the 200 ---------------------------------------------------- */
+
+static void timer_closed_cb(uv_handle_t *h)
+{
+    struct complete_op *c = h->data;
+
+    s3_resp_end(c->q->x);
+}
+
+static void write_final(struct complete_op *c);
+
+static void written_cb(struct s3_exchange *x, int rv, void *arg)
+{
+    struct complete_op *c = arg;
+
+    (void)x;
+    (void)rv; /* a gone client still gets its upload completed */
+    c->writing = false;
+    if (c->final_ready) {
+        write_final(c);
+    }
+}
+
+static void final_written_cb(struct s3_exchange *x, int rv, void *arg)
+{
+    struct complete_op *c = arg;
+
+    (void)x;
+    (void)rv;
+    uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
+}
+
+static void write_final(struct complete_op *c)
+{
+    if (c->writing) {
+        return; /* written_cb comes back here */
+    }
+    c->final_ready = false;
+    c->writing = true;
+    if (s3_resp_write(c->q->x, c->final.data, c->final.len, final_written_cb, c) != 0) {
+        uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
+    }
+}
+
+static void keepalive_cb(uv_timer_t *t)
+{
+    struct complete_op *c = t->data;
+
+    if (c->writing || c->final_ready) {
+        return;
+    }
+    c->writing = true;
+    if (s3_resp_write(c->q->x, " ", 1, written_cb, c) != 0) {
+        c->writing = false;
+    }
+}
+
+static void stream_start(struct complete_op *c)
+{
+    struct s3_req *q = c->q;
+
+    s3_req_header(q, "Content-Type", "application/xml");
+    s3_resp_start(q->x, 200, q->hdrs, q->n_hdrs, -1);
+    c->started = true;
+    uv_timer_init(q->x->loop, &c->timer);
+    c->timer.data = c;
+    uv_timer_start(&c->timer, keepalive_cb, S3_MPU_KEEPALIVE_MS, S3_MPU_KEEPALIVE_MS);
+    c->writing = true;
+    if (s3_resp_write(q->x, S3_XML_DECL, strlen(S3_XML_DECL), written_cb, c) != 0) {
+        c->writing = false;
+    }
+}
+
+/* End the request with @rv: an error status before START, a body after. */
+static void complete_end(struct complete_op *c, int rv)
+{
+    size_t decl = strlen(S3_XML_DECL);
+
+    if (!c->started) {
+        if (rv != 0) {
+            s3_err_respond(c->q, rv);
+            return;
+        }
+        result_doc(c, &c->q->body_out, gw_str_c(c->etag));
+        s3_req_respond_xml(c->q, 200);
+        return;
+    }
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id, "op=CompleteMultipartUpload err=%s",
+                gw_err_name(rv));
+        error_doc(c, &c->final, rv);
+    } else {
+        result_doc(c, &c->final, gw_str_c(c->etag));
+        gw_buf_consume(&c->final, decl); /* the declaration went out first */
+    }
+    c->final_ready = true;
+    write_final(c);
+}
+
+/* ---- CHECK ---------------------------------------------------------------- */
+
+static void claim_digest(struct complete_op *c)
+{
+    struct gw_buf b = GW_BUF_INIT;
+
+    for (size_t i = 0; i < c->doc.n_parts; i++) {
+        gw_buf_put_u32(&b, c->doc.parts[i].part_number);
+        gw_buf_put_bytes(&b, c->doc.parts[i].etag);
+    }
+    gw_sha256(b.data, b.len, c->claim);
+    gw_buf_free(&b);
+}
+
+/* Match the client's list against the committed part records. */
+static int check_parts(struct complete_op *c, const struct meta_part *all, size_t n_all)
+{
+    size_t j = 0;
+    char hex[2 * GW_MD5_LEN + 1];
+
+    c->parts = gw_calloc(c->doc.n_parts, sizeof *c->parts);
+    for (size_t i = 0; i < c->doc.n_parts; i++) {
+        const struct s3_xml_part *xp = &c->doc.parts[i];
+        while (j < n_all && all[j].number < xp->part_number) {
+            j++;
+        }
+        if (j == n_all || all[j].number != xp->part_number) {
+            s3_req_errmsg(c->q, "part %u was not uploaded", (unsigned)xp->part_number);
+            return GW_ERR_INVALID_PART;
+        }
+        gw_hex_encode(all[j].md5, GW_MD5_LEN, hex);
+        if (!gw_str_eq(xp->etag, gw_str_make(hex, 2 * GW_MD5_LEN))) {
+            s3_req_errmsg(c->q, "part %u: ETag mismatch", (unsigned)xp->part_number);
+            return GW_ERR_INVALID_PART;
+        }
+        if (i + 1 < c->doc.n_parts && all[j].size < S3_MPU_MIN_PART_SIZE) {
+            s3_req_errmsg(c->q, "part %u is smaller than 5 MiB", (unsigned)xp->part_number);
+            return GW_ERR_ENTITY_TOO_SMALL;
+        }
+        c->parts[i] = all[j];
+        c->n_parts++;
+        c->size += all[j].size;
+    }
+    return GW_OK;
+}
+
+static int load_and_check(struct complete_op *c)
+{
+    struct s3_req *q = c->q;
+    struct gw_buf info = GW_BUF_INIT;
+    struct meta_part *all = NULL;
+    size_t n_all = 0;
+    int rv = s3__mpu_upload_lookup(q, &c->u, &info);
+
+    if (rv == 0) {
+        rv = s3__mpu_info_decode(gw_buf_str(&info), q->a, &c->info);
+    }
+    gw_buf_free(&info);
+    if (rv != 0) {
+        return rv;
+    }
+    c->alg = s3_objmeta_cksum_alg(c->info.meta.cksum);
+    if (c->u.state == META_UPLOAD_COMPLETED) {
+        return GW_OK; /* answered from the record by the caller */
+    }
+    rv = meta_part_list(q->svc->meta, q->rt.bucket, gw_str_make(c->u.upload_id, c->u.upload_id_len),
+                        0, 0, &all, &n_all);
+    if (rv == 0) {
+        rv = check_parts(c, all, n_all);
+    }
+    gw_free(all);
+    return rv;
+}
+
+/* The answer of an upload completed earlier with the same part list. */
+static int answer_completed(struct complete_op *c)
+{
+    if (c->u.claim_len != sizeof c->claim || memcmp(c->u.claim, c->claim, sizeof c->claim) != 0) {
+        return GW_ERR_NO_SUCH_UPLOAD;
+    }
+    snprintf(c->etag, sizeof c->etag, "%s", c->u.etag);
+    complete_end(c, GW_OK);
+    return GW_OK;
+}
+
+/* ---- ASSEMBLE (pool) ------------------------------------------------------ */
+
+static int append_copy(struct complete_op *c, int in, uint64_t len, char **buf)
+{
+    bool use_cfr = true;
+
+    while (len > 0) {
+        ssize_t n = -1;
+        if (use_cfr) {
+            n = copy_file_range(in, NULL, c->fd, NULL, len, 0);
+            if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                          errno == EOPNOTSUPP || errno == EBADF)) {
+                use_cfr = false; /* fall back to a buffered copy */
+                continue;
+            }
+        } else {
+            if (*buf == NULL) {
+                *buf = gw_malloc(ASSEMBLE_BUF);
+            }
+            n = read(in, *buf, len < ASSEMBLE_BUF ? (size_t)len : ASSEMBLE_BUF);
+            if (n > 0 && s3__write_all(c->fd, *buf, (size_t)n) != 0) {
+                return gw_err_from_errno(errno);
+            }
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n == 0 ? GW_ERR_IO : gw_err_from_errno(errno);
+        }
+        len -= (uint64_t)n;
+    }
+    return GW_OK;
+}
+
+static int assemble_parts(struct complete_op *c)
+{
+    char path[S3_PATH_MAX];
+    char *buf = NULL;
+    int rv = GW_OK;
+
+    for (size_t i = 0; rv == 0 && i < c->n_parts; i++) {
+        struct stat st;
+        int in;
+        if (snprintf(path, sizeof path, "%s/%s", c->dir, c->parts[i].file) >= (int)sizeof path) {
+            rv = GW_ERR_INVALID_PART;
+            break;
+        }
+        in = open(path, O_RDONLY | O_CLOEXEC);
+        if (in < 0) {
+            rv = errno == ENOENT ? GW_ERR_INVALID_PART : gw_err_from_errno(errno);
+            break;
+        }
+        if (fstat(in, &st) != 0 || (uint64_t)st.st_size != c->parts[i].size) {
+            rv = GW_ERR_INVALID_PART; /* the staged file is not what was committed */
+        } else {
+            rv = append_copy(c, in, c->parts[i].size, &buf);
+        }
+        close(in);
+    }
+    gw_free(buf);
+    return rv;
+}
+
+/* Composite: the checksum of the concatenated part checksums, "-N".  Full
+ * object (CRCs only): the part CRCs combined.  None when a part lacks one. */
+static void final_checksum(struct complete_op *c, struct s3_objmeta *m)
+{
+    unsigned char out[GW_HASH_MAX_LEN];
+    size_t len;
+    struct gw_hash h;
+    struct gw_digests d;
+
+    if (c->alg == 0) {
+        return;
+    }
+    gw_hash_init(&h, c->alg);
+    for (size_t i = 0; i < c->n_parts; i++) {
+        if (c->parts[i].cksum_len == 0) {
+            gw_hash_cleanup(&h);
+            return;
+        }
+        gw_hash_update(&h, c->parts[i].cksum, c->parts[i].cksum_len);
+    }
+    gw_hash_final(&h, &d);
+    gw_hash_cleanup(&h);
+    if (c->info.is_full_object) {
+        return; /* TODO(mpu): combine part CRCs for FULL_OBJECT; none is reported meanwhile */
+    }
+    len = gw_checksum_bytes(&d, c->alg, out);
+    memcpy(m->cksum_value, out, len);
+    m->cksum_len = (uint8_t)len;
+    m->cksum_composite = true;
+    len = gw_base64_encode(out, len, c->cksum_b64);
+    snprintf(c->cksum_b64 + len, sizeof c->cksum_b64 - len, "-%zu", c->n_parts);
+}
+
+static int publish_object(struct complete_op *c)
+{
+    struct s3_req *q = c->q;
+    struct s3_objmeta *m = &c->info.meta;
+    struct s3_publish pub = {0};
+    unsigned char md5s[GW_MD5_LEN];
+    struct gw_buf cat = GW_BUF_INIT;
+    char hex[2 * GW_MD5_LEN + 1];
+
+    for (size_t i = 0; i < c->n_parts; i++) {
+        gw_buf_append(&cat, c->parts[i].md5, GW_MD5_LEN);
+    }
+    gw_md5(cat.data, cat.len, md5s);
+    gw_buf_free(&cat);
+    memcpy(m->md5, md5s, GW_MD5_LEN);
+    m->n_parts = (uint32_t)c->n_parts;
+    m->cksum = c->alg != 0 ? m->cksum : S3_CKSUM_NONE;
+    m->cksum_len = 0;
+    final_checksum(c, m);
+    if (m->cksum_len == 0) {
+        m->cksum = S3_CKSUM_NONE;
+    }
+    gw_hex_encode(md5s, GW_MD5_LEN, hex);
+    snprintf(c->etag, sizeof c->etag, "%s-%zu", hex, c->n_parts);
+    pub.svc = q->svc;
+    pub.bucket = q->rt.bucket;
+    pub.key = q->rt.key;
+    pub.tmp_path = c->tmp_path;
+    pub.fd = c->fd;
+    pub.meta = m;
+    return s3__publish(&pub, q->a);
+}
+
+static void assemble_work_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+    int rv = s3__stage_create(c->q->svc, c->tmp_path, sizeof c->tmp_path, &c->fd);
+
+    if (rv == 0) {
+        rv = assemble_parts(c);
+    }
+    if (rv == 0) {
+        rv = publish_object(c);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+        if (rv != 0) {
+            unlink(c->tmp_path);
+        }
+    }
+    c->rv = rv;
+}
+
+/* ---- FINISH --------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void cleanup_work_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    nftw(c->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void cleanup_done_cb(struct gw_pool_job *job)
+{
+    complete_end(job->data, GW_OK);
+}
+
+static void tagged_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
+                "op=CompleteMultipartUpload msg=\"tags not stored: %s\"", gw_err_name(rv));
+    }
+    gw_pool_submit(c->q->x->pool, &c->q->job, cleanup_work_cb, cleanup_done_cb, c);
+}
+
+static void finished_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+
+    if (rv != 0) {
+        complete_end(c, rv);
+        return;
+    }
+    s3__tag_store(c->q, c->q->rt.bucket, c->q->rt.key, &c->info.meta, c->info.tags, tagged_cb, c);
+}
+
+static void assemble_done_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+    struct s3_req *q = c->q;
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct meta_cmd_hdr h;
+    int rv = c->rv;
+
+    if (rv == 0) {
+        rv = s3__mpu_cmd_hdr(q, &h);
+    }
+    if (rv == 0) {
+        rv = meta_cmd_upload_finish(&cmd, &h, q->rt.bucket,
+                                    gw_str_make(c->u.upload_id, c->u.upload_id_len),
+                                    gw_str_c(c->etag), c->size);
+    }
+    if (rv != 0) {
+        gw_buf_free(&cmd);
+        complete_end(c, rv);
+        return;
+    }
+    s3__mpu_propose(q, &cmd, finished_cb, c);
+}
+
+/* ---- CLAIM ---------------------------------------------------------------- */
+
+static void claimed_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+    struct s3_req *q = c->q;
+
+    if (rv == 0) {
+        rv = meta_upload_get(q->svc->meta, q->rt.bucket,
+                             gw_str_make(c->u.upload_id, c->u.upload_id_len), &c->u, NULL);
+    }
+    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
+        rv = answer_completed(c); /* a racing Complete with this list finished first */
+        if (rv == 0) {
+            return;
+        }
+    }
+    if (rv != 0) {
+        complete_end(c, rv);
+        return;
+    }
+    if (s3_path_multipart_dir(c->dir, sizeof c->dir, q->svc->mount,
+                              gw_str_make(c->u.upload_id, c->u.upload_id_len)) != 0) {
+        complete_end(c, GW_ERR_NO_SUCH_UPLOAD);
+        return;
+    }
+    stream_start(c);
+    gw_pool_submit(q->x->pool, &q->job, assemble_work_cb, assemble_done_cb, c);
+}
+
+static void body_cb(struct s3_req *q, int rv, struct gw_str body)
+{
+    struct complete_op *c = q->op;
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct meta_cmd_hdr h;
+
+    if (rv == 0) {
+        rv = s3_xml_parse_complete_mpu(body, q->a, &c->doc);
+    }
+    if (rv == 0) {
+        rv = s3_xml_complete_check_order(&c->doc);
+    }
+    if (rv == 0) {
+        claim_digest(c);
+        rv = load_and_check(c);
+    }
+    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
+        rv = answer_completed(c);
+        if (rv == 0) {
+            return;
+        }
+    }
+    if (rv == 0) {
+        rv = s3__mpu_cmd_hdr(q, &h);
+    }
+    if (rv == 0) {
+        rv = meta_cmd_upload_claim(&cmd, &h, q->rt.bucket,
+                                   gw_str_make(c->u.upload_id, c->u.upload_id_len),
+                                   gw_str_make((const char *)c->claim, sizeof c->claim));
+    }
+    if (rv != 0) {
+        gw_buf_free(&cmd);
+        s3_err_respond(q, rv);
+        return;
+    }
+    s3__mpu_propose(q, &cmd, claimed_cb, c);
+}
+
+void s3__mpu_complete(struct s3_req *q)
+{
+    struct complete_op *c = gw_arena_zalloc(q->a, sizeof *c);
+
+    c->q = q;
+    c->fd = -1;
+    q->op = c;
+    gw_arena_defer(q->a, complete_free, c);
+    s3__read_small_body(q, S3_XML_COMPLETE_MAX_LEN, body_cb);
+}
