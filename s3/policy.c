@@ -562,7 +562,7 @@ static int parse_principal_entry(struct pol_parser *ps, struct pol_stmt *st, str
 static int parse_principal(struct pol_parser *ps, struct pol_stmt *st, json_t *v,
                            const char *field)
 {
-    struct pol_list l;
+    struct pol_list l = {0};
     json_t *aws;
     int rv;
 
@@ -580,6 +580,9 @@ static int parse_principal(struct pol_parser *ps, struct pol_stmt *st, json_t *v
                     field);
     }
     rv = parse_list(ps, aws, field, false, &l);
+    if (rv != 0) {
+        return rv;
+    }
     st->users.v = gw_arena_zalloc(&ps->p->arena, l.n * sizeof *st->users.v);
     for (size_t i = 0; rv == 0 && i < l.n; i++) {
         struct gw_str name;
@@ -663,7 +666,7 @@ static int parse_cond_value(struct pol_parser *ps, const struct pol_cond *c, str
 static int parse_cond(struct pol_parser *ps, const char *op_name, const char *key, json_t *vals,
                       struct pol_cond *c)
 {
-    struct pol_list l;
+    struct pol_list l = {0};
     int rv;
 
     c->op = find_op(op_name, &c->if_exists);
