@@ -1,7 +1,12 @@
 /* Atomic, durable publication of a staged file.
  *
- *   fsync(file) -> fstat -> record (xattr or sidecar) -> mkdir parents ->
- *   conditions -> rename (or renameat2 NOREPLACE) -> fsync(parent dirs)
+ *   fsync(file) -> fstat -> record (xattr) -> mkdir parents ->
+ *   conditions -> rename (or renameat2 NOREPLACE) -> record (sidecar) ->
+ *   fsync(parent dirs)
+ *
+ * A sidecar record is keyed by the object's name, not its inode, so it is
+ * written only after the rename: written earlier, a refused write (a failed
+ * condition, a path conflict) would clobber the existing object's record.
  *
  * A reader sees the old object or the new one, never a prefix.  Failures
  * before the rename leave nothing visible (the caller unlinks the temp file);
@@ -160,6 +165,9 @@ static int prepare_record(struct s3_publish *p)
         return gw_err_from_errno(errno);
     }
     s3_objmeta_set_fingerprint(p->meta, &st);
+    if (!p->svc->store.use_xattr) {
+        return GW_OK; /* a sidecar is keyed by name: written only once the rename succeeded */
+    }
     return s3_objmeta_store(&p->svc->store, p->fd, p->bucket, p->key, p->meta);
 }
 
@@ -195,6 +203,9 @@ int s3__publish(struct s3_publish *p, struct gw_arena *a)
     }
     if (rv == 0) {
         rv = is_marker ? publish_marker(p, final) : rename_into_place(p, final);
+    }
+    if (rv == 0 && !is_marker && !p->svc->store.use_xattr) {
+        rv = s3_objmeta_store(&p->svc->store, p->fd, p->bucket, p->key, p->meta);
     }
     if (rv != 0 || !p->svc->cfg.fsync) {
         return rv;
