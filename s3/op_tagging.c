@@ -26,7 +26,11 @@ struct gw_str s3__tag_object_id(const struct s3_objmeta *m, bool has_meta, const
     char *out = gw_arena_alloc(a, 2 * sizeof m->object_id + 4);
     char *fp;
 
-    if (has_meta) {
+    static const uint8_t zero[sizeof m->object_id];
+
+    /* Records written by the background MD5 carry no object id: the
+     * fingerprint, which that record does not change, names the version. */
+    if (has_meta && memcmp(m->object_id, zero, sizeof zero) != 0) {
         gw_hex_encode(m->object_id, sizeof m->object_id, out);
         return gw_str_c(out);
     }
@@ -105,7 +109,9 @@ size_t s3__tag_count(struct s3_req *q, struct gw_str object_id)
 
     if (meta_tags_get(q->svc->meta, q->rt.bucket, q->rt.key, object_id, &b) == 0) {
         char *copy = gw_arena_alloc(q->a, b.len + 1);
-        memcpy(copy, b.data, b.len);
+        if (b.len > 0) {
+            memcpy(copy, b.data, b.len);
+        }
         if (s3_xml_parse_tagging_header(gw_str_make(copy, b.len), S3_MAX_BUCKET_TAGS, q->a, &t) !=
             0) {
             t.n_tags = 0;
@@ -133,7 +139,9 @@ static void tagset_respond(struct tag_op *t, struct gw_str stored)
     char *copy = gw_arena_alloc(q->a, stored.len + 1);
     int rv;
 
-    memcpy(copy, stored.p, stored.len);
+    if (stored.len > 0) {
+        memcpy(copy, stored.p, stored.len);
+    }
     rv = s3_xml_parse_tagging_header(gw_str_make(copy, stored.len), S3_MAX_BUCKET_TAGS, q->a, &set);
     if (rv != 0) {
         s3_err_respond(q, GW_ERR_CORRUPT);
