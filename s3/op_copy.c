@@ -88,35 +88,6 @@ static void take_source_tags(struct copy_op *c)
     char *copy;
 
     if (!c->tags_replace &&
-        meta_tags_get(q->svc->meta, c->src_bucket, c->src_key, oid, &b) == 0) {
-        copy = gw_arena_alloc(q->a, b.len + 1);
-        memcpy(copy, b.data, b.len);
-        c->tags = gw_str_make(copy, b.len);
-    }
-    gw_buf_free(&b);
-}
-
-static int parse_tagging(struct copy_op *c)
-{
-    struct gw_str dir = s3_header_get(c->q->http, "x-amz-tagging-directive");
-
-    if (dir.p != NULL && !gw_str_eq_c(dir, "COPY") && !gw_str_eq_c(dir, "REPLACE")) {
-        s3_req_errmsg(c->q, "unknown tagging directive");
-        return GW_ERR_INVALID_ARGUMENT;
-    }
-    c->tags_replace = gw_str_eq_c(dir, "REPLACE");
-    return c->tags_replace ? s3__tag_header(c->q, &c->tags) : GW_OK;
-}
-
-/* Pool: the source's tag set, for the COPY directive. */
-static void take_source_tags(struct copy_op *c)
-{
-    struct s3_req *q = c->q;
-    struct gw_buf b = GW_BUF_INIT;
-    struct gw_str oid = s3__tag_object_id(&c->src.meta, c->src.has_meta, &c->src.st, q->a);
-    char *copy;
-
-    if (!c->tags_replace &&
         meta_tags_get(q->svc->meta, c->src_bucket, c->src_key, oid, &b) == 0 && b.len > 0) {
         copy = gw_arena_alloc(q->a, b.len + 1);
         memcpy(copy, b.data, b.len);
