@@ -22,6 +22,7 @@
 #include "rehash.h"
 #include "policy.h"
 #include "req.h"
+#include "sigv2.h"
 #include "sigv4.h"
 #include "unigw/alloc.h"
 #include "unigw/err.h"
@@ -129,6 +130,29 @@ void s3_service_destroy(struct s3_service *s)
     gw_free(s);
 }
 
+/* Look @access_key up into @key: GW_OK, GW_ERR_INVALID_ACCESS_KEY or
+ * GW_ERR_INTERNAL.  The caller wipes key->secret (key_finish). */
+static int key_lookup(struct s3_service *s, struct gw_str access_key, struct meta_key_info *key)
+{
+    int rv = meta_key_lookup(s->meta, access_key, key);
+
+    if (rv != 0) {
+        return rv == GW_ERR_INVALID_ACCESS_KEY ? rv : GW_ERR_INTERNAL;
+    }
+    return GW_OK;
+}
+
+/* The common tail of every signature check: wipe the secret, then refuse
+ * a disabled key once the signature (@rv) is good. */
+static int key_finish(struct meta_key_info *key, int rv)
+{
+    OPENSSL_cleanse(key->secret, sizeof key->secret);
+    if (rv != 0) {
+        return rv;
+    }
+    return key->is_disabled ? GW_ERR_USER_DISABLED : GW_OK;
+}
+
 /* Verify @r's SigV4 authentication into @auth and @key (secret wiped).
  * GW_ERR_NOT_FOUND when the request is anonymous, else GW_OK or the auth error. */
 static int verify_request(struct s3_service *s, const struct s3_http_request *r,
@@ -144,20 +168,47 @@ static int verify_request(struct s3_service *s, const struct s3_http_request *r,
     if (rv != 0) {
         return rv;
     }
-    rv = meta_key_lookup(s->meta, auth->access_key, key);
-    if (rv != 0) {
-        return rv == GW_ERR_INVALID_ACCESS_KEY ? rv : GW_ERR_INTERNAL;
-    }
-    rv = s3_sigv4_verify(auth, gw_str_make(key->secret, key->secret_len), r, a, now,
-                         s->cfg.clock_skew_s);
-    OPENSSL_cleanse(key->secret, sizeof key->secret);
+    rv = key_lookup(s, auth->access_key, key);
     if (rv != 0) {
         return rv;
     }
-    return key->is_disabled ? GW_ERR_USER_DISABLED : GW_OK;
+    rv = s3_sigv4_verify(auth, gw_str_make(key->secret, key->secret_len), r, a, now,
+                         s->cfg.clock_skew_s);
+    return key_finish(key, rv);
 }
 
-/* Returns GW_OK with q->user set, GW_OK anonymous, or the auth error. */
+/* Verify @q's SigV2 authentication (header or presigned query) into @key
+ * (secret wiped).  SigV2 signs no payload hash, so q->auth stays NULL and
+ * PUT treats the body as UNSIGNED-PAYLOAD (Content-MD5, when sent, is
+ * signed and still checked). */
+static int verify_sigv2(struct s3_req *q, struct meta_key_info *key)
+{
+    struct s3_service *s = q->svc;
+    struct s3_sigv2 auth;
+    int rv = s3_sigv2_parse(q->http, q->a, &auth);
+
+    if (rv != 0) {
+        return rv;
+    }
+    rv = key_lookup(s, auth.access_key, key);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = s3_sigv2_verify(&auth, gw_str_make(key->secret, key->secret_len), q->http,
+                         s->vhost_domain ? gw_str_c(s->vhost_domain) : GW_STR_NULL, q->a,
+                         q->now, s->cfg.clock_skew_s);
+    return key_finish(key, rv);
+}
+
+/* The authenticated identity of @key becomes @q's. */
+static void identity_set(struct s3_req *q, const struct meta_key_info *key)
+{
+    memcpy(q->user, key->user, key->user_len + 1);
+    q->is_admin = key->is_admin;
+}
+
+/* Returns GW_OK with q->user set, GW_OK anonymous, or the auth error.
+ * SigV4 first; what it does not support may be SigV2. */
 static int authenticate(struct s3_req *q)
 {
     struct s3_sigv4 auth;
@@ -168,11 +219,17 @@ static int authenticate(struct s3_req *q)
         q->is_anonymous = true;
         return GW_OK;
     }
+    if (rv == GW_ERR_UNSUPPORTED_AUTH) {
+        rv = verify_sigv2(q, &key); /* q->auth stays NULL: unsigned payload */
+        if (rv == 0) {
+            identity_set(q, &key);
+        }
+        return rv;
+    }
     if (rv != 0) {
         return rv;
     }
-    memcpy(q->user, key.user, key.user_len + 1);
-    q->is_admin = key.is_admin;
+    identity_set(q, &key);
     q->auth = gw_arena_alloc(q->a, sizeof auth);
     *q->auth = auth;
     return GW_OK;
