@@ -57,6 +57,17 @@ int s3__mpu_part_stage(struct s3_req *q, struct s3_mpu_part *pt, int *fd);
 void s3__mpu_part_commit(struct s3_req *q, struct s3_mpu_part *pt, const struct gw_digests *d,
                          uint64_t size, s3_mpu_done_cb cb, void *arg);
 
+/* Validate a CompleteMultipartUpload list (already in ascending order)
+ * against the committed parts @all (ascending): every listed part exists
+ * with that ETag (GW_ERR_INVALID_PART), and every part but the last holds at
+ * least S3_MPU_MIN_PART_SIZE bytes (GW_ERR_ENTITY_TOO_SMALL).  On GW_OK,
+ * @out (doc->n_parts entries) gets the listed records and *@size the total. */
+struct s3_xml_complete;
+int s3__mpu_check_parts(const struct s3_xml_complete *doc, const struct meta_part *all,
+                        size_t n_all, struct meta_part *out, uint64_t *size);
+/* The multipart ETag "<md5 of the concatenated part MD5s>-N" (no quotes). */
+void s3__mpu_final_etag(const struct meta_part *parts, size_t n, char *out, size_t cap);
+
 /* Handlers. */
 void s3__mpu_complete(struct s3_req *q);
 void s3__mpu_part_copy(struct s3_req *q);

@@ -219,35 +219,61 @@ static void claim_digest(struct complete_op *c)
     gw_buf_free(&b);
 }
 
-/* Match the client's list against the committed part records. */
-static int check_parts(struct complete_op *c, const struct meta_part *all, size_t n_all)
+int s3__mpu_check_parts(const struct s3_xml_complete *doc, const struct meta_part *all,
+                        size_t n_all, struct meta_part *out, uint64_t *size)
 {
     size_t j = 0;
     char hex[2 * GW_MD5_LEN + 1];
 
-    c->parts = gw_calloc(c->doc.n_parts, sizeof *c->parts);
-    for (size_t i = 0; i < c->doc.n_parts; i++) {
-        const struct s3_xml_part *xp = &c->doc.parts[i];
+    *size = 0;
+    for (size_t i = 0; i < doc->n_parts; i++) {
+        const struct s3_xml_part *xp = &doc->parts[i];
         while (j < n_all && all[j].number < xp->part_number) {
             j++;
         }
         if (j == n_all || all[j].number != xp->part_number) {
-            s3_req_errmsg(c->q, "part %u was not uploaded", (unsigned)xp->part_number);
-            return GW_ERR_INVALID_PART;
+            return GW_ERR_INVALID_PART; /* never uploaded */
         }
         gw_hex_encode(all[j].md5, GW_MD5_LEN, hex);
         if (!gw_str_eq(xp->etag, gw_str_make(hex, 2 * GW_MD5_LEN))) {
-            s3_req_errmsg(c->q, "part %u: ETag mismatch", (unsigned)xp->part_number);
             return GW_ERR_INVALID_PART;
         }
-        if (i + 1 < c->doc.n_parts && all[j].size < S3_MPU_MIN_PART_SIZE) {
-            s3_req_errmsg(c->q, "part %u is smaller than 5 MiB", (unsigned)xp->part_number);
+        if (i + 1 < doc->n_parts && all[j].size < S3_MPU_MIN_PART_SIZE) {
             return GW_ERR_ENTITY_TOO_SMALL;
         }
-        c->parts[i] = all[j];
-        c->n_parts++;
-        c->size += all[j].size;
+        out[i] = all[j];
+        *size += all[j].size;
     }
+    return GW_OK;
+}
+
+void s3__mpu_final_etag(const struct meta_part *parts, size_t n, char *out, size_t cap)
+{
+    struct gw_buf cat = GW_BUF_INIT;
+    unsigned char md5[GW_MD5_LEN];
+    char hex[2 * GW_MD5_LEN + 1];
+
+    for (size_t i = 0; i < n; i++) {
+        gw_buf_append(&cat, parts[i].md5, GW_MD5_LEN);
+    }
+    gw_md5(cat.data, cat.len, md5);
+    gw_buf_free(&cat);
+    gw_hex_encode(md5, GW_MD5_LEN, hex);
+    snprintf(out, cap, "%s-%zu", hex, n);
+}
+
+/* Match the client's list against the committed part records. */
+static int check_parts(struct complete_op *c, const struct meta_part *all, size_t n_all)
+{
+    int rv;
+
+    c->parts = gw_calloc(c->doc.n_parts, sizeof *c->parts);
+    rv = s3__mpu_check_parts(&c->doc, all, n_all, c->parts, &c->size);
+    if (rv != 0) {
+        s3_req_errmsg(c->q, "complete: %s", gw_err_name(rv));
+        return rv;
+    }
+    c->n_parts = c->doc.n_parts;
     return GW_OK;
 }
 
@@ -393,14 +419,9 @@ static int publish_object(struct complete_op *c)
     struct s3_objmeta *m = &c->info.meta;
     struct s3_publish pub = {0};
     unsigned char md5s[GW_MD5_LEN];
-    struct gw_buf cat = GW_BUF_INIT;
-    char hex[2 * GW_MD5_LEN + 1];
 
-    for (size_t i = 0; i < c->n_parts; i++) {
-        gw_buf_append(&cat, c->parts[i].md5, GW_MD5_LEN);
-    }
-    gw_md5(cat.data, cat.len, md5s);
-    gw_buf_free(&cat);
+    s3__mpu_final_etag(c->parts, c->n_parts, c->etag, sizeof c->etag);
+    gw_hex_decode(gw_str_make(c->etag, 2 * GW_MD5_LEN), md5s, GW_MD5_LEN);
     memcpy(m->md5, md5s, GW_MD5_LEN);
     m->n_parts = (uint32_t)c->n_parts;
     m->cksum = c->alg != 0 ? m->cksum : S3_CKSUM_NONE;
@@ -409,8 +430,6 @@ static int publish_object(struct complete_op *c)
     if (m->cksum_len == 0) {
         m->cksum = S3_CKSUM_NONE;
     }
-    gw_hex_encode(md5s, GW_MD5_LEN, hex);
-    snprintf(c->etag, sizeof c->etag, "%s-%zu", hex, c->n_parts);
     pub.svc = q->svc;
     pub.bucket = q->rt.bucket;
     pub.key = q->rt.key;
