@@ -420,10 +420,22 @@ static struct gw_str host_bucket(const struct s3_http_request *r, struct gw_str 
     return gw_str_make(host.p, host.len - domain.len - 1);
 }
 
-/* CanonicalizedResource: ["/" bucket] raw-path ["?" sorted sub-resources]. */
+/* Is @r a path-style request naming only a bucket ("/bucket", no '/'
+ * after it)?  S3 signs those as "/bucket/", the resource a virtual-hosted
+ * request for the same bucket has (botocore and s3cmd sign that form). */
+static bool is_bare_bucket(const struct s3_http_request *r, struct gw_str vhost_domain)
+{
+    struct gw_str path = target_path(r->target);
+
+    return host_bucket(r, vhost_domain).p == NULL && path.len > 1 && path.p[0] == '/' &&
+           gw_str_chr(gw_str_make(path.p + 1, path.len - 1), '/') < 0;
+}
+
+/* CanonicalizedResource: ["/" bucket] raw-path ["?" sorted sub-resources];
+ * a bare path-style bucket gets its '/' unless @is_literal. */
 static int resource_append(struct gw_buf *b, const struct s3_http_request *r,
-                           struct gw_str vhost_domain, const struct s3_param *params, size_t n,
-                           struct gw_arena *a)
+                           struct gw_str vhost_domain, bool is_literal,
+                           const struct s3_param *params, size_t n, struct gw_arena *a)
 {
     struct gw_str bucket = host_bucket(r, vhost_domain);
     struct kv *items = gw_arena_alloc(a, (n + 1) * sizeof *items);
@@ -434,6 +446,9 @@ static int resource_append(struct gw_buf *b, const struct s3_http_request *r,
         gw_buf_append_str(b, bucket);
     }
     gw_buf_append_str(b, target_path(r->target));
+    if (!is_literal && is_bare_bucket(r, vhost_domain)) {
+        gw_buf_append_byte(b, '/');
+    }
     for (size_t i = 0; i < n; i++) {
         if (!is_sub_resource(params[i].raw_name)) {
             continue;
@@ -457,7 +472,8 @@ static int resource_append(struct gw_buf *b, const struct s3_http_request *r,
 }
 
 int s3__sigv2_string_to_sign(const struct s3_sigv2 *auth, const struct s3_http_request *r,
-                             struct gw_str vhost_domain, struct gw_arena *a, struct gw_str *out)
+                             struct gw_str vhost_domain, bool is_literal, struct gw_arena *a,
+                             struct gw_str *out)
 {
     struct gw_buf b = {0};
     struct s3_param *params = NULL;
@@ -479,7 +495,7 @@ int s3__sigv2_string_to_sign(const struct s3_sigv2 *auth, const struct s3_http_r
     gw_buf_append_str(&b, auth->date_line);
     gw_buf_append_byte(&b, '\n');
     amz_append(&b, amz, n_amz);
-    rv = resource_append(&b, r, vhost_domain, params, n_params, a);
+    rv = resource_append(&b, r, vhost_domain, is_literal, params, n_params, a);
     if (rv == 0) {
         *out = gw_arena_str(a, gw_buf_str(&b));
     }
@@ -510,12 +526,31 @@ void s3__sigv2_sign(struct gw_str secret, struct gw_str sts, char out[29])
     out[28] = '\0';
 }
 
+/* Does the StringToSign of @r (@is_literal: see resource_append) signed
+ * with @secret give @auth's signature?  GW_OK or GW_ERR_BAD_SIGNATURE. */
+static int signature_check(const struct s3_sigv2 *auth, struct gw_str secret,
+                           const struct s3_http_request *r, struct gw_str vhost_domain,
+                           bool is_literal, struct gw_arena *a)
+{
+    unsigned char mac[GW_SHA1_LEN];
+    struct gw_str sts;
+    int rv = s3__sigv2_string_to_sign(auth, r, vhost_domain, is_literal, a, &sts);
+
+    if (rv != 0) {
+        return rv;
+    }
+    mac_compute(secret, sts, mac);
+    rv = auth->has_signature && CRYPTO_memcmp(mac, auth->signature, sizeof mac) == 0
+             ? GW_OK
+             : GW_ERR_BAD_SIGNATURE;
+    OPENSSL_cleanse(mac, sizeof mac);
+    return rv;
+}
+
 int s3_sigv2_verify(const struct s3_sigv2 *auth, struct gw_str secret,
                     const struct s3_http_request *r, struct gw_str vhost_domain,
                     struct gw_arena *a, int64_t now, unsigned skew_s)
 {
-    unsigned char mac[GW_SHA1_LEN];
-    struct gw_str sts;
     int rv;
 
     if (auth->is_presigned && now > auth->expires) {
@@ -525,14 +560,11 @@ int s3_sigv2_verify(const struct s3_sigv2 *auth, struct gw_str secret,
         (auth->time > now + (int64_t)skew_s || auth->time < now - (int64_t)skew_s)) {
         return GW_ERR_TIME_SKEWED;
     }
-    rv = s3__sigv2_string_to_sign(auth, r, vhost_domain, a, &sts);
-    if (rv != 0) {
-        return rv;
+    rv = signature_check(auth, secret, r, vhost_domain, false, a);
+    /* "/bucket" signed literally, as the documentation's rule reads, is
+     * accepted too. */
+    if (rv == GW_ERR_BAD_SIGNATURE && is_bare_bucket(r, vhost_domain)) {
+        rv = signature_check(auth, secret, r, vhost_domain, true, a);
     }
-    mac_compute(secret, sts, mac);
-    rv = auth->has_signature && CRYPTO_memcmp(mac, auth->signature, sizeof mac) == 0
-             ? GW_OK
-             : GW_ERR_BAD_SIGNATURE;
-    OPENSSL_cleanse(mac, sizeof mac);
     return rv;
 }

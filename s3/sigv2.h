@@ -59,10 +59,13 @@ int s3_sigv2_verify(const struct s3_sigv2 *auth, struct gw_str secret,
 
 /* Internals, exposed to the module and its tests. */
 
-/* The StringToSign of @r for @auth.  GW_OK or GW_ERR_BAD_REQUEST (a
- * malformed percent-escape in the query). */
+/* The StringToSign of @r for @auth.  A path-style request naming only a
+ * bucket ("/bkt") has the resource "/bkt/" as S3 and botocore sign it, or
+ * "/bkt" with @is_literal (verify accepts both).  GW_OK or
+ * GW_ERR_BAD_REQUEST (a malformed percent-escape in the query). */
 int s3__sigv2_string_to_sign(const struct s3_sigv2 *auth, const struct s3_http_request *r,
-                             struct gw_str vhost_domain, struct gw_arena *a, struct gw_str *out);
+                             struct gw_str vhost_domain, bool is_literal, struct gw_arena *a,
+                             struct gw_str *out);
 /* Base64(HMAC-SHA1(@secret, @sts)) into @out (28 characters and a NUL). */
 void s3__sigv2_sign(struct gw_str secret, struct gw_str sts, char out[29]);
 /* Epoch seconds of a SigV2 date: an HTTP date (RFC 1123 with "GMT", "UTC",

@@ -91,7 +91,7 @@ static const char *sts_of(const struct s3_http_request *r, const char *vhost)
 
     assert_int_equal(s3_sigv2_parse(r, &arena, &auth), GW_OK);
     assert_int_equal(s3__sigv2_string_to_sign(&auth, r, vhost ? gw_str_c(vhost) : GW_STR_NULL,
-                                              &arena, &sts),
+                                              false, &arena, &sts),
                      GW_OK);
     return gw_arena_cstr(&arena, sts);
 }
@@ -380,7 +380,7 @@ static void botocore_vectors(void **state)
         assert_int_equal(bvec_verify(&v), GW_OK);
         n++;
     }
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 22);
 }
 
 /* If a botocore presigned URL carries Content-Type and x-amz-acl in its
@@ -429,6 +429,10 @@ static void canonical_resource(void **state)
     assert_string_equal(sts_of(&r, NULL), "GET\n\n\nSat, 09 Mar 2024 17:05:42 GMT\n"
                                           "/b/k%20y?acl&response-content-type=a/b+c&uploads="
                                           "&versionId=v+1");
+    /* A bare path-style bucket is signed as "/b/" (and "/b" is accepted). */
+    make_request(&r, "GET", "/bkt?uploads", kv);
+    assert_string_equal(sts_of(&r, NULL),
+                        "GET\n\n\nSat, 09 Mar 2024 17:05:42 GMT\n/bkt/?uploads");
     make_request(&r, "GET", "/?uploads", kv);
     assert_string_equal(sts_of(&r, NULL), "GET\n\n\nSat, 09 Mar 2024 17:05:42 GMT\n/?uploads");
     /* A Host that is not under the vhost domain is path style. */
@@ -438,6 +442,29 @@ static void canonical_resource(void **state)
     r.headers[r.n_headers - 1].value = GW_STR("bk.S3.Example:80");
     assert_string_equal(sts_of(&r, "s3.example"),
                         "GET\n\n\nSat, 09 Mar 2024 17:05:42 GMT\n/bk/?uploads");
+}
+
+/* If a path-style request names only a bucket, then a signature over
+ * "/bkt/" (S3, botocore) or over "/bkt" verifies, and nothing else does. */
+static void bare_bucket_forms(void **state)
+{
+    const char *resources[] = {"/bkt/", "/bkt", "/bkt//", "/bkt/?acl"};
+    const int want[] = {GW_OK, GW_OK, GW_ERR_BAD_SIGNATURE, GW_ERR_BAD_SIGNATURE};
+
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        struct s3_http_request r;
+        const char *sts = gw_arena_printf(&arena, "PUT\n\n\n%s\n%s",
+                                          "Sat, 09 Mar 2024 17:05:42 GMT", resources[i]);
+        char sig[29];
+        const char *kv[] = {"date", "Sat, 09 Mar 2024 17:05:42 GMT", "authorization", NULL,
+                            NULL};
+
+        s3__sigv2_sign(GW_STR("s"), gw_str_c(sts), sig);
+        kv[3] = gw_arena_printf(&arena, "AWS ak:%s", sig);
+        make_request(&r, "PUT", "/bkt", kv);
+        assert_int_equal(verify_now(&r, "s", NULL), want[i]);
+    }
 }
 
 /* If x-amz-* headers repeat in any case, with blanks around values, then
@@ -626,7 +653,8 @@ static void signer_round_trip(void **state)
         char secret[16];
 
         snprintf(secret, sizeof secret, "secret-%d", i);
-        assert_int_equal(s3__sigv2_string_to_sign(&auth, &r, GW_STR_NULL, &arena, &sts), GW_OK);
+        assert_int_equal(s3__sigv2_string_to_sign(&auth, &r, GW_STR_NULL, false, &arena, &sts),
+                         GW_OK);
         s3__sigv2_sign(gw_str_c(secret), sts, sig);
         target = gw_arena_printf(&arena,
                                  "/b/%%E2%%82%%AC?uploadId=u&AWSAccessKeyId=AK&Expires=2000000000"
@@ -650,6 +678,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(botocore_vectors, setup, teardown),
         cmocka_unit_test_setup_teardown(presigned_query_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_resource, setup, teardown),
+        cmocka_unit_test_setup_teardown(bare_bucket_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_amz_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(dates, setup, teardown),

@@ -43,6 +43,7 @@ CASES = [
     ("get-unicode", "GET", "/bkt/%E6%97%A5%E6%9C%AC/%C3%A9t%C3%A9.txt", [], None, None, None),
     ("list-query", "GET", "/bkt?prefix=dir%2Fsub%20x&delimiter=%2F&max-keys=10", [],
      None, None, None),
+    ("list-query-literal", "GET", "/bkt?prefix=x", [], None, None, None),
     ("get-acl", "GET", "/bkt?acl", [], None, None, None),
     ("uploads", "POST", "/bkt/big.bin?uploads", [], None, None, None),
     ("upload-part", "PUT", "/bkt/big.bin?uploadId=abc%2B123%2F4&partNumber=2", [],
@@ -64,6 +65,7 @@ CASES = [
      [], 3600, None, None),
     ("presign-token", "GET", "/bkt/t.txt", [], 60, TOKEN, None),
     ("presign-vhost", "GET", "/p/q.txt", [], 300, None, "bkt"),
+    ("presign-list", "GET", "/bkt?list-type=2", [], 300, None, None),
 ]
 
 
@@ -75,6 +77,11 @@ def sign(name, method, path, headers, expires, token, bucket):
         req.headers[k] = v  # botocore keeps repeats
     if bucket is not None:
         req.auth_path = "/" + bucket + path.split("?")[0]
+    elif path.split("?")[0].count("/") == 1 and len(path.split("?")[0]) > 1 \
+            and not name.endswith("-literal"):
+        # what botocore's S3 client does for bucket-level operations: the URL is "/bkt",
+        # the signed resource "/bkt/" (handlers.remove_bucket_from_url_paths_from_model)
+        req.auth_path = path.split("?")[0] + "/"
     auth = HmacV1Auth(creds) if expires is None else HmacV1QueryAuth(creds, expires=expires)
     with mock.patch("time.time", return_value=float(NOW)):
         auth.add_auth(req)
