@@ -203,6 +203,10 @@ echo "bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $(un
      "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'), work dir $tmp" >&2
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${load0%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    echo "bench: warning: load average $load0 on $(nproc) cores before the run;" \
+         "other work shares the CPUs and the figures will be noisy" >&2
+fi
 unigw_start main
 main_ep=$endpoint
 unigw_start nofsync --set storage.fsync=false
