@@ -87,6 +87,7 @@ static const struct cmd_desc descs[META_CMD__MAX + 1] = {
     [META_CMD_BUCKET_TAGS_PUT] = {1, 2, {STR(bucket_tags_put.bucket, META_NAME_MAX),
                                          STR(bucket_tags_put.tags, META_VALUE_MAX)}},
     [META_CMD_BUCKET_TAGS_DELETE] = {1, 1, {STR(bucket_tags_delete.bucket, META_NAME_MAX)}},
+    [META_CMD_NOOP] = {1, 0, {{0}}},
 };
 
 #undef STR
@@ -235,6 +236,13 @@ static struct meta_cmd cmd_make(uint16_t type, const struct meta_cmd_hdr *h)
     c.type = type;
     c.hdr = *h;
     return c;
+}
+
+int meta_cmd_noop(struct gw_buf *out, const struct meta_cmd_hdr *h)
+{
+    struct meta_cmd c = cmd_make(META_CMD_NOOP, h);
+
+    return meta_cmd_encode(out, &c);
 }
 
 int meta_cmd_user_create(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str name,

@@ -160,6 +160,9 @@ static int dispatch(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
     case META_CMD_BUCKET_TAGS_PUT:
     case META_CMD_BUCKET_TAGS_DELETE:
         return meta__bucket_tag_apply(m, txn, c, result);
+    case META_CMD_NOOP:
+        *result = GW_OK;
+        return GW_OK;
     default:
         return GW_ERR_TOO_NEW; /* decode only accepts known types */
     }

@@ -93,7 +93,26 @@ static void boot_done_cb(void *arg, int rv, int result)
     w->n_done++;
 }
 
-static int propose_and_wait(uv_loop_t *loop, struct meta_proposer *prop, struct gw_buf *cmd)
+static void wake_cb(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Run @loop for about @ms milliseconds. */
+static void run_for(uv_loop_t *loop, uint64_t ms)
+{
+    uv_timer_t t;
+
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, wake_cb, ms, 0);
+    while (uv_is_active((uv_handle_t *)&t)) {
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+static int propose_once(uv_loop_t *loop, struct meta_proposer *prop, struct gw_buf *cmd)
 {
     struct boot_wait w = {0, 0};
     int rv = prop->propose(prop, cmd, boot_done_cb, &w);
@@ -104,8 +123,25 @@ static int propose_and_wait(uv_loop_t *loop, struct meta_proposer *prop, struct 
     return rv != 0 ? rv : w.n_done == 0 ? GW_ERR_INTERNAL : w.rv;
 }
 
+/* Right after start the cluster may have no leader yet: retry for up to
+ * BOOT_WAIT_MS.  EXISTS means another founding node created it first. */
+#define BOOT_WAIT_MS 30000
+static int propose_and_wait(uv_loop_t *loop, struct meta_proposer *prop, struct gw_buf *cmd)
+{
+    int rv = GW_ERR_NOT_LEADER;
+
+    for (uint64_t waited = 0; waited < BOOT_WAIT_MS; waited += 100) {
+        rv = propose_once(loop, prop, cmd);
+        if (rv != GW_ERR_NOT_LEADER && rv != GW_ERR_SLOW_DOWN && rv != GW_ERR_AGAIN) {
+            break;
+        }
+        run_for(loop, 100);
+    }
+    return rv;
+}
+
 static int create_root(uv_loop_t *loop, struct meta *m, struct meta_proposer *prop,
-                       const char *access, const char *secret)
+                       const char *access, const char *secret, bool *created)
 {
     struct meta_cmd_hdr h;
     struct gw_buf cmd = GW_BUF_INIT;
@@ -119,6 +155,14 @@ static int create_root(uv_loop_t *loop, struct meta *m, struct meta_proposer *pr
     if (rv == 0) {
         rv = propose_and_wait(loop, prop, &cmd);
     }
+    /* EXISTS: another founding node, or the log this node is replaying,
+     * already has the root user and its key. */
+    if (rv == GW_ERR_EXISTS) {
+        *created = false;
+        gw_buf_free(&cmd);
+        return GW_OK;
+    }
+    *created = rv == 0;
     gw_buf_reset(&cmd);
     if (rv == 0) {
         rv = meta_key_seal(m, gw_str_c(secret), &sealed);
@@ -146,6 +190,7 @@ int node_bootstrap_root(const struct node_config *cfg, uv_loop_t *loop, struct m
     char secret[41];
     char path[4096];
     char text[256];
+    bool created = false;
     int rv = meta_user_get(m, GW_STR(NODE_ROOT_USER), &u);
 
     if (rv != GW_ERR_NOT_FOUND) {
@@ -159,8 +204,8 @@ int node_bootstrap_root(const struct node_config *cfg, uv_loop_t *loop, struct m
         return rv;
     }
     rv = create_root(loop, m, prop, cfg->root_access_key ? cfg->root_access_key : access,
-                     cfg->root_secret_key ? cfg->root_secret_key : secret);
-    if (rv != 0) {
+                     cfg->root_secret_key ? cfg->root_secret_key : secret, &created);
+    if (rv != 0 || !created) {
         return rv;
     }
     snprintf(path, sizeof path, "%s/root.credentials", cfg->node.data_dir);

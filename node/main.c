@@ -17,6 +17,7 @@
 
 #include "admin_api.h"
 #include "bootstrap.h"
+#include "cluster.h"
 #include "config.h"
 #include "health.h"
 #include "metrics.h"
@@ -25,6 +26,7 @@
 #include "unigw/log.h"
 #include "unigw/meta.h"
 #include "unigw/pool.h"
+#include "unigw/repl.h"
 #include "unigw/s3.h"
 
 extern char **environ;
@@ -35,13 +37,16 @@ struct node {
     struct gw_pool *pool;
     struct gw_pool_loop *pool_loop;
     struct meta *meta;
-    struct meta_local_proposer proposer;
+    struct repl *repl;
+    struct meta_proposer *proposer; /* repl's */
+    char meta_dir[4096];
     struct s3_service *s3;
     struct node_admin *admin;
     struct node_server *server;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool draining;
+    bool is_founder; /* bootstrapped this cluster (or is a single node) */
 };
 
 static bool path_is(struct gw_str target, const char *path)
@@ -50,6 +55,36 @@ static bool path_is(struct gw_str target, const char *path)
 
     gw_str_split(&target, '?', &p);
     return gw_str_eq_c(p, path);
+}
+
+/* A node that has known no leader for two election timeouts refuses S3
+ * requests (503) rather than serve a replica that may hold revoked keys. */
+static bool leaderless_too_long(struct node *n)
+{
+    struct repl_status st;
+
+    repl_status_get(n->repl, &st);
+    return st.leader_id == 0 && st.no_leader_ms > 2 * n->cfg.cluster.election_timeout;
+}
+
+static void respond_ready(struct node *n, struct s3_exchange *x)
+{
+    char detail[256];
+    bool has_leader = false;
+
+    node_repl_health(n->repl, detail, sizeof detail, &has_leader);
+    if (n->draining) {
+        node_health_ready(x, false, "draining");
+        return;
+    }
+    node_health_ready(x, has_leader, detail);
+}
+
+static void metrics_extra(void *arg, struct gw_buf *out)
+{
+    struct node *n = arg;
+
+    node_repl_metrics(n->repl, out);
 }
 
 /* Node endpoints first; everything else is S3. */
@@ -64,14 +99,15 @@ static void handle_request(void *data, struct s3_exchange *x)
             return;
         }
         if (path_is(t, "/health/ready")) {
-            node_health_ready(x, !n->draining, n->draining ? "draining" : "serving");
+            respond_ready(n, x);
             return;
         }
         if (path_is(t, "/metrics")) {
-            node_metrics_respond(x);
+            node_metrics_respond_with(x, metrics_extra, n);
             return;
         }
     }
+    s3_service_set_available(n->s3, !leaderless_too_long(n));
     if (node_admin_matches(t)) {
         node_admin_handle(n->admin, x);
         return;
@@ -84,11 +120,33 @@ static void closed_handle_cb(uv_handle_t *h)
     (void)h;
 }
 
-static void proposer_closed_cb(struct meta_local_proposer *lp)
+static void repl_closed_cb(void *arg)
 {
-    struct node *n = (struct node *)((char *)lp - offsetof(struct node, proposer));
+    struct node *n = arg;
 
     gw_pool_loop_close(n->pool_loop);
+}
+
+static void transferred_cb(void *arg, int rv)
+{
+    struct node *n = arg;
+
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"leadership transfer: %s\"", gw_err_name(rv));
+    repl_close(n->repl, repl_closed_cb, n);
+}
+
+/* A leader hands leadership over before it stops, so the cluster does not
+ * wait for an election timeout. */
+static void stop_repl(struct node *n)
+{
+    struct repl_status st;
+
+    repl_status_get(n->repl, &st);
+    if (st.state == REPL_STATE_LEADER && st.n_members > 1 &&
+        repl_leader_transfer(n->repl, 0, transferred_cb, n) == 0) {
+        return;
+    }
+    repl_close(n->repl, repl_closed_cb, n);
 }
 
 static void server_closed_cb(void *arg)
@@ -96,7 +154,7 @@ static void server_closed_cb(void *arg)
     struct node *n = arg;
 
     n->server = NULL;
-    meta_local_proposer_close(&n->proposer, proposer_closed_cb);
+    stop_repl(n);
     uv_close((uv_handle_t *)&n->sigterm, closed_handle_cb);
     uv_close((uv_handle_t *)&n->sigint, closed_handle_cb);
 }
@@ -138,20 +196,28 @@ static int make_dirs(const struct node_config *cfg)
 static int open_meta(struct node *n)
 {
     uint8_t key[META_CLUSTER_KEY_LEN];
-    char path[4096];
     int rv = node_cluster_key(&n->cfg, key);
 
     if (rv != 0) {
         GW_LOG(GW_LOG_ERROR, "node", "msg=\"cluster key: %s\"", gw_err_name(rv));
         return rv;
     }
-    snprintf(path, sizeof path, "%s/meta", n->cfg.node.data_dir);
-    rv = meta_open(path, key, 0, &n->meta);
+    snprintf(n->meta_dir, sizeof n->meta_dir, "%s/meta", n->cfg.node.data_dir);
+    rv = node_meta_check_clean(n->meta_dir);
+    if (rv == 0) {
+        rv = meta_open(n->meta_dir, key, 0, &n->meta);
+    }
+    if (rv == 0) {
+        rv = node_repl_start(&n->cfg, &n->loop, n->meta, key, &n->repl, &n->is_founder);
+    }
     OPENSSL_cleanse(key, sizeof key);
     if (rv != 0) {
-        GW_LOG(GW_LOG_ERROR, "node", "msg=\"metadata store %s: %s\"", path, gw_err_name(rv));
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"metadata store %s: %s\"", n->meta_dir,
+               gw_err_name(rv));
+        return rv;
     }
-    return rv;
+    n->proposer = repl_proposer(n->repl);
+    return GW_OK;
 }
 
 static int start_s3(struct node *n)
@@ -168,7 +234,7 @@ static int start_s3(struct node *n)
     c.background_md5 = n->cfg.s3.background_md5;
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
     c.mpu_expiry_ms = n->cfg.s3.multipart_expiry;
-    return s3_service_create(&c, n->meta, &n->proposer.base, &n->s3);
+    return s3_service_create(&c, n->meta, n->proposer, &n->s3);
 }
 
 static int start_server(struct node *n)
@@ -202,17 +268,15 @@ static int start(struct node *n)
     if (rv == 0) {
         rv = gw_pool_loop_create(n->pool, &n->loop, &n->pool_loop);
     }
-    if (rv == 0) {
-        rv = meta_local_proposer_init(&n->proposer, &n->loop, n->meta);
-    }
-    if (rv == 0) {
-        rv = node_bootstrap_root(&n->cfg, &n->loop, n->meta, &n->proposer.base);
+    /* A node that joins an existing cluster finds the root user there. */
+    if (rv == 0 && n->is_founder) {
+        rv = node_bootstrap_root(&n->cfg, &n->loop, n->meta, n->proposer);
     }
     if (rv == 0) {
         rv = start_s3(n);
     }
     if (rv == 0) {
-        rv = node_admin_create(n->meta, &n->proposer.base, n->s3, n->cfg.server.region,
+        rv = node_admin_create(n->meta, n->proposer, n->s3, n->cfg.server.region,
                                &n->admin);
     }
     if (rv == 0) {
@@ -286,7 +350,11 @@ int main(int argc, char **argv)
     rv = uv_loop_close(&n.loop);
     node_admin_destroy(n.admin);
     s3_service_destroy(n.s3);
+    repl_destroy(n.repl);
     meta_close(n.meta);
+    if (rv == 0) {
+        node_meta_mark_clean(n.meta_dir);
+    }
     gw_pool_destroy(n.pool);
     node_config_free(&n.cfg);
     GW_LOG(GW_LOG_INFO, "node", "msg=\"stopped\"");

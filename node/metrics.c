@@ -204,6 +204,12 @@ static void respond_done_cb(struct s3_exchange *x, int rv, void *arg)
 
 void node_metrics_respond(struct s3_exchange *x)
 {
+    node_metrics_respond_with(x, NULL, NULL);
+}
+
+void node_metrics_respond_with(struct s3_exchange *x, void (*extra)(void *arg, struct gw_buf *out),
+                               void *arg)
+{
     struct gw_buf *b = gw_arena_zalloc(x->arena, sizeof *b);
     struct s3_header h = {GW_STR("content-type"), GW_STR("text/plain; version=0.0.4")};
 
@@ -212,6 +218,9 @@ void node_metrics_respond(struct s3_exchange *x)
     }
     gw_arena_defer(x->arena, buf_free_cb, b);
     node_metrics_render(b);
+    if (extra != NULL) {
+        extra(arg, b);
+    }
     s3_resp_start(x, 200, &h, 1, (int64_t)b->len);
     if (s3_resp_write(x, b->data, b->len, respond_done_cb, NULL) != 0) {
         s3_resp_end(x);

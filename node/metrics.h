@@ -29,5 +29,8 @@ void node_metrics_reset(void);
 
 /* Answer @x with 200 and the exposition text, then end it. */
 void node_metrics_respond(struct s3_exchange *x);
+/* The same, with @extra(@arg, out) appending more families (Raft state). */
+void node_metrics_respond_with(struct s3_exchange *x, void (*extra)(void *arg, struct gw_buf *out),
+                               void *arg);
 
 #endif

@@ -70,14 +70,76 @@ void repl__core_attach(struct repl_core *c, struct raft *r)
     c->fsm.r = r;
 }
 
+int repl__entry_make(const void *cmd, size_t len, struct raft_buffer *out)
+{
+    size_t padded = 8 + ((len + 7) & ~(size_t)7);
+    unsigned char *p = raft_malloc(padded);
+
+    if (p == NULL) {
+        return RAFT_NOMEM;
+    }
+    memset(p, 0, padded);
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    }
+    memcpy(p + 8, cmd, len);
+    out->base = p;
+    out->len = padded;
+    return 0;
+}
+
+bool repl__entry_open(const struct raft_buffer *buf, const void **cmd, size_t *len)
+{
+    const unsigned char *p = buf->base;
+    uint64_t n = 0;
+
+    if (buf->len < 8 || buf->len % 8 != 0) {
+        return false;
+    }
+    for (int i = 0; i < 8; i++) {
+        n |= (uint64_t)p[i] << (8 * i);
+    }
+    if (n > buf->len - 8 || buf->len - 8 - n >= 8) {
+        return false;
+    }
+    *cmd = p + 8;
+    *len = (size_t)n;
+    return true;
+}
+
+int repl__barrier(struct repl_core *c, struct raft_apply *req, raft_apply_cb cb)
+{
+    struct meta_cmd_hdr h;
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct raft_buffer buf;
+    int rv;
+
+    memset(&h, 0, sizeof h); /* no request id: a barrier is never retried */
+    if (meta_cmd_noop(&cmd, &h) != 0) {
+        gw_buf_free(&cmd);
+        return RAFT_NOMEM;
+    }
+    rv = repl__entry_make(cmd.data, cmd.len, &buf);
+    gw_buf_free(&cmd);
+    if (rv != 0) {
+        return rv;
+    }
+    rv = raft_apply(c->r, req, &buf, 1, cb);
+    if (rv != 0) {
+        raft_free(buf.base);
+    }
+    return rv;
+}
+
 void repl__core_wait_add(struct repl_core *c, struct repl__wait *w)
 {
     w->next = c->waits;
     c->waits = w;
 }
 
-static void leader_barrier_cb(struct raft_barrier *req, int status)
+static void leader_barrier_cb(struct raft_apply *req, int status, void *result)
 {
+    (void)result;
     struct repl_core *c = req->data;
 
     c->is_leader_barrier_busy = false;
@@ -125,7 +187,7 @@ static void state_poll(struct repl_core *c)
     if (state == RAFT_LEADER && !c->is_leader_ready && !c->is_leader_barrier_busy &&
         !c->is_closing) {
         c->leader_barrier_term = term;
-        rv = raft_barrier(c->r, &c->leader_barrier, leader_barrier_cb);
+        rv = repl__barrier(c, &c->leader_barrier, leader_barrier_cb);
         c->is_leader_barrier_busy = rv == 0;
     }
     raft_leader(c->r, &leader_id, &leader_addr);

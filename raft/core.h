@@ -66,12 +66,12 @@ struct repl_core {
     bool is_leader_ready;
     bool is_closing;
     /* The barrier appended right after winning an election (0.15 appends no no-op). */
-    struct raft_barrier leader_barrier;
+    struct raft_apply leader_barrier;
     bool is_leader_barrier_busy;
     uint64_t leader_barrier_term;
     struct repl__wait *waits;
     /* Read index (readindex.c): readers of the barrier in flight, and those after it. */
-    struct raft_barrier read_barrier;
+    struct raft_apply read_barrier;
     bool is_read_busy;
     struct repl__reader *read_cur, *read_next;
     /* Membership (members.c): one change at a time; the transfer request lives as long as
@@ -96,6 +96,21 @@ void repl__core_attach(struct repl_core *c, struct raft *r);
 void repl__core_tick(struct repl_core *c);
 /* Fail everything pending with GW_ERR_CANCELED (callbacks fire from here). */
 void repl__core_close(struct repl_core *c);
+/* Commit a barrier: a META_CMD_NOOP entry through raft_apply.  raft_barrier is not
+ * used: 0.15 writes the barrier entry's (uninitialised, possibly already released)
+ * buffer to disk with a checksum that no longer matches, so the segment holding it is
+ * found corrupt at the next start and every entry after the barrier is dropped. */
+int repl__barrier(struct repl_core *c, struct raft_apply *req, raft_apply_cb cb);
+
+/* Log entries: libraft 0.15 needs every entry's length to be a multiple of 8
+ * (canonical/raft#189): with any other length the batch that follows is
+ * misaligned and the segment is found corrupt at the next start, which drops
+ * every later entry.  So an entry is a little-endian u64 command length, the
+ * command, and zero padding to the next multiple of 8.  make: a raft_malloc'ed
+ * buffer (RAFT_NOMEM on failure); open: false when @buf is not such an entry. */
+int repl__entry_make(const void *cmd, size_t len, struct raft_buffer *out);
+bool repl__entry_open(const struct raft_buffer *buf, const void **cmd, size_t *len);
+
 void repl__core_wait_add(struct repl_core *c, struct repl__wait *w);
 int repl__err_from_raft(int rv);
 void repl__core_status(struct repl_core *c, struct repl_status *out);

@@ -27,9 +27,13 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     struct repl_fsm *f = fsm->data;
     uint64_t index = raft_last_applied(f->r) + 1;
     int outcome = GW_OK;
+    const void *cmd = buf->base;
+    size_t len = buf->len;
     int rv;
 
-    rv = meta_apply(f->m, index, buf->base, buf->len, &outcome);
+    /* A malformed entry goes to meta as it is: every replica then rejects it alike. */
+    repl__entry_open(buf, &cmd, &len);
+    rv = meta_apply(f->m, index, cmd, len, &outcome);
     if (rv != 0) {
         GW_LOG(GW_LOG_ERROR, "raft", "apply of entry %llu failed: %s; stopping this node",
                (unsigned long long)index, gw_err_name(rv));

@@ -61,12 +61,9 @@ int repl__core_apply(struct repl_core *c, const void *cmd, size_t len, repl__pro
     if (c->r == NULL || raft_state(c->r) != RAFT_LEADER) {
         return GW_ERR_NOT_LEADER;
     }
-    buf.len = len;
-    buf.base = raft_malloc(len > 0 ? len : 1);
-    if (buf.base == NULL) {
+    if (repl__entry_make(cmd, len, &buf) != 0) {
         return GW_ERR_NOMEM;
     }
-    memcpy(buf.base, cmd, len);
     op = gw_calloc(1, sizeof *op);
     op->req.data = op;
     op->c = c;

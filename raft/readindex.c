@@ -41,8 +41,9 @@ static void batch_finish(struct repl__reader *list, int rv, uint64_t index)
     }
 }
 
-static void read_barrier_cb(struct raft_barrier *req, int status)
+static void read_barrier_cb(struct raft_apply *req, int status, void *result)
 {
+    (void)result;
     struct repl_core *c = req->data;
     struct repl__reader *batch = c->read_cur;
 
@@ -69,7 +70,7 @@ void repl__read_tick(struct repl_core *c)
     }
     c->read_cur = c->read_next;
     c->read_next = NULL;
-    rv = raft_barrier(c->r, &c->read_barrier, read_barrier_cb);
+    rv = repl__barrier(c, &c->read_barrier, read_barrier_cb);
     if (rv != 0) {
         struct repl__reader *batch = c->read_cur;
 

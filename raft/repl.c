@@ -34,6 +34,7 @@ struct repl {
     struct repl_core core;
     struct repl__fwd fwd;
     uv_check_t check;
+    uv_timer_t defer; /* frees the replicator one loop turn after raft_close's callback */
     char raft_addr[REPL_ADDR_MAX];
     char rpc_addr[REPL_ADDR_MAX];
     struct repl_peer *peers;
@@ -366,18 +367,51 @@ static void close_step_done(struct repl *r)
     if (r->close_cb != NULL) {
         r->close_cb(r->close_arg);
     }
+}
+
+void repl_destroy(struct repl *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    raft_uv_close(&r->io);
+    raft_uv_tcp_close(&r->transport);
     gw_free(r->peers);
     gw_free(r);
 }
 
+static void defer_closed_cb(uv_handle_t *h)
+{
+    close_step_done(h->data);
+}
+
+static void defer_cb(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, defer_closed_cb);
+}
+
+/* raft_uv may still have disk work in libuv's thread pool when raft_close's
+ * callback fires, and its completion touches the raft_uv object: freeing it
+ * here (raft_uv_close) crashed in libraft at the next loop turn.  So the
+ * memory is released by repl_destroy once the loop has drained, and the user
+ * callback fires on a later loop turn, never from inside libraft. */
 static void raft_closed_cb(struct raft *raft)
 {
     struct repl *r = (struct repl *)((char *)raft - offsetof(struct repl, raft));
 
+    /* libraft 0.15 can fire its io close callback twice when raft_close lands
+     * while raft_uv still has disk work in flight (its uvMaybeFireCloseCb has
+     * no "already fired" guard).  That callback frees raft->address and the
+     * configuration, then calls us: leave nothing for a second pass to free
+     * again, and no callback for it to call. */
+    raft->address = NULL;
+    memset(&raft->log, 0, sizeof raft->log);
+    memset(&raft->configuration, 0, sizeof raft->configuration);
+    raft->close_cb = NULL;
     repl__core_close(&r->core); /* requests libraft failed during close */
-    raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
-    close_step_done(r);
+    uv_timer_init(r->loop, &r->defer);
+    r->defer.data = r;
+    uv_timer_start(&r->defer, defer_cb, 0, 0);
 }
 
 static void fwd_closed_cb(struct repl__fwd *f)

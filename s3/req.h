@@ -30,6 +30,7 @@ struct s3_service {
     struct s3_objstore store;
     struct s3_list_cache *list_cache;
     struct s3_rehash *rehash; /* NULL when background MD5 is off */
+    bool is_unavailable;
     struct s3_policy_cache *policy_cache; /* compiled bucket policies (s3/policy.h) */
 };
 

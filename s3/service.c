@@ -487,6 +487,11 @@ static void dispatch(struct s3_req *q)
     }
 }
 
+void s3_service_set_available(struct s3_service *s, bool available)
+{
+    s->is_unavailable = !available;
+}
+
 void s3_handle(struct s3_service *s, struct s3_exchange *x)
 {
     struct s3_req *q = gw_arena_zalloc(x->arena, sizeof *q);
@@ -506,6 +511,9 @@ void s3_handle(struct s3_service *s, struct s3_exchange *x)
      * at it (CreateBucket applies the stricter rules for new names). */
     if (rv == 0 && q->rt.bucket.len > 0 && q->rt.op != S3_OP_CREATE_BUCKET) {
         rv = s3_path_bucket_check_existing(q->rt.bucket);
+    }
+    if (rv == 0 && s->is_unavailable) {
+        rv = GW_ERR_SERVICE_UNAVAILABLE;
     }
     if (rv == 0) {
         rv = authenticate(q);

@@ -75,7 +75,8 @@ enum meta_cmd_type {
     META_CMD_UPLOAD_ABORT = 17,
     META_CMD_BUCKET_TAGS_PUT = 18,
     META_CMD_BUCKET_TAGS_DELETE = 19,
-    META_CMD__MAX = 19,
+    META_CMD_NOOP = 20, /* changes nothing: a leader's barrier (see raft/core.c) */
+    META_CMD__MAX = 20,
 };
 
 /* Multipart limits checked by apply. */
@@ -141,6 +142,8 @@ int meta_cmd_encode(struct gw_buf *out, const struct meta_cmd *c);
 
 /* Typed encoders for the S3 and admin layers: append one command to @out.
  * Return GW_OK or GW_ERR_INVALID_ARGUMENT (field over its limit). */
+/* A command that changes nothing; the Raft wrapper commits it as a barrier. */
+int meta_cmd_noop(struct gw_buf *out, const struct meta_cmd_hdr *h);
 int meta_cmd_user_create(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str name,
                          bool is_admin);
 int meta_cmd_user_set_disabled(struct gw_buf *out, const struct meta_cmd_hdr *h,

@@ -151,9 +151,13 @@ int repl_member_remove(struct repl *r, uint64_t id, repl_change_cb cb, void *arg
 int repl_leader_transfer(struct repl *r, uint64_t id, repl_change_cb cb, void *arg);
 
 /* Stop: pending proposals and reads complete with GW_ERR_NOT_LEADER or GW_ERR_CANCELED, the
- * RPC listener and connections close, raft_close runs, then @cb fires and @r is freed after
- * it returns.  The store stays open.  Calling it twice is a no-op. */
+ * RPC listener and connections close, raft_close runs, then @cb fires.  The store stays
+ * open.  Calling it twice is a no-op. */
 typedef void (*repl_close_cb)(void *arg);
 void repl_close(struct repl *r, repl_close_cb cb, void *arg);
+/* Free @r after repl_close's callback, once the loop has no raft_uv work left (after
+ * uv_run returned, or the loop was drained): libraft 0.15 may still complete disk work
+ * after raft_close's callback.  NULL is a no-op. */
+void repl_destroy(struct repl *r);
 
 #endif

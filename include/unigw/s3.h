@@ -159,6 +159,10 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
                       struct meta_proposer *proposer, struct s3_service **out);
 void s3_service_destroy(struct s3_service *s);
 
+/* While unavailable (the node has lost its cluster's leader for too long),
+ * every S3 request is answered 503 ServiceUnavailable with Retry-After. */
+void s3_service_set_available(struct s3_service *s, bool available);
+
 /* Serve one request; see the file comment for the ownership rules. */
 void s3_handle(struct s3_service *s, struct s3_exchange *x);
 

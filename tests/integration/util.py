@@ -105,12 +105,14 @@ def random_key(n, alphabet=string.ascii_uppercase + string.digits):
 
 
 class Node:
-    def __init__(self, cluster, index, addr, port, extra_args):
+    def __init__(self, cluster, index, addr, port, extra_args, raft_port=None, rpc_port=None):
         self.cluster = cluster
         self.index = index
         self.node_id = index + 1
         self.addr = addr
         self.port = port
+        self.raft_port = raft_port
+        self.rpc_port = rpc_port
         self.data = os.path.join(cluster.base, "data-%d" % self.node_id)
         self.log_path = os.path.join(cluster.base, "node-%d.log" % self.node_id)
         self.extra_args = list(extra_args)
@@ -130,7 +132,17 @@ class Node:
                 "--data", self.data, "--node-id", str(self.node_id), "--log-level", "debug"]
         if self.cluster.config_file:
             argv += ["--config", self.cluster.config_file]
+        argv += ["--set", "cluster.raft_listen=%s" % self.raft_addr,
+                 "--set", "cluster.rpc_listen=%s:%d" % (self.addr, self.rpc_port),
+                 "--set", "cluster.cluster_key=%s" % self.cluster.cluster_key,
+                 "--set", "cluster.raft_id=%d" % self.node_id]
+        if self.cluster.peers:
+            argv += ["--set", "cluster.peers=%s" % self.cluster.peers]
         return argv + self.extra_args
+
+    @property
+    def raft_addr(self):
+        return "%s:%d" % (self.addr, self.raft_port)
 
     def start(self):
         os.makedirs(self.data, exist_ok=True)
@@ -221,11 +233,17 @@ class Cluster:
             self.config_file = os.path.join(self.base, "unigw.conf")
             with open(self.config_file, "w") as f:
                 f.write(config)
+        # One cluster key for all nodes: it seals access-key secrets and keys the RPC.
+        self.cluster_key = "".join(random.SystemRandom().choice("0123456789abcdef")
+                                   for _ in range(64))
         self.nodes = []
         for i in range(nodes):
             addr = "127.0.0.%d" % (11 + i)
-            port = alloc_ports(addr, 1)[0]
-            self.nodes.append(Node(self, i, addr, port, extra_args))
+            port, raft_port, rpc_port = alloc_ports(addr, 3)
+            self.nodes.append(Node(self, i, addr, port, extra_args, raft_port, rpc_port))
+        # A single node is a one-voter cluster; several bootstrap together.
+        self.peers = ",".join("%d=%s" % (n.node_id, n.raft_addr)
+                              for n in self.nodes) if nodes > 1 else ""
         self.client_dir = os.path.join(self.base, "client")
         os.makedirs(self.client_dir, exist_ok=True)
 

@@ -287,6 +287,7 @@ static void three_nodes(void **state)
     }
     tl_loop_close(&loop);
     for (int i = 0; i < N; i++) {
+        repl_destroy(nodes[i].r);
         meta_close(nodes[i].m);
         tl_rmrf(nodes[i].dir);
         free(nodes[i].dir);
