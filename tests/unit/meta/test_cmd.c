@@ -61,6 +61,7 @@ static void samples_make(struct gw_buf out[N_SAMPLES])
     assert_int_equal(meta_cmd_upload_abort(&out[16], &h, GW_STR("photos"), GW_STR("v1-x")), 0);
     assert_int_equal(meta_cmd_bucket_tags_put(&out[17], &h, GW_STR("photos"), GW_STR("k=v")), 0);
     assert_int_equal(meta_cmd_bucket_tags_delete(&out[18], &h, GW_STR("photos")), 0);
+    assert_int_equal(meta_cmd_noop(&out[19], &h), 0);
 }
 
 static void samples_free(struct gw_buf b[N_SAMPLES])
