@@ -114,6 +114,7 @@ int meta_local_proposer_init(struct meta_local_proposer *lp, uv_loop_t *loop, st
         return rv;
     }
     lp->base.propose = local_propose;
+    lp->base.barrier = NULL; /* every write is applied here: reads need no barrier */
     lp->base.data = lp;
     lp->loop = loop;
     lp->m = m;

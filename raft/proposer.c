@@ -146,8 +146,37 @@ static int core_propose(struct meta_proposer *p, const struct gw_buf *cmd, meta_
     return rv;
 }
 
+struct barrier_op {
+    meta_propose_cb cb;
+    void *arg;
+};
+
+static void barrier_done_cb(void *arg, int rv)
+{
+    struct barrier_op *op = arg;
+
+    op->cb(op->arg, rv, GW_OK);
+    gw_free(op);
+}
+
+static int core_barrier(struct meta_proposer *p, meta_propose_cb cb, void *arg)
+{
+    struct repl_core *c = p->data;
+    struct barrier_op *op = gw_malloc(sizeof *op);
+    int rv;
+
+    op->cb = cb;
+    op->arg = arg;
+    rv = repl__core_read(c, barrier_done_cb, op);
+    if (rv != 0) {
+        gw_free(op);
+    }
+    return rv;
+}
+
 void repl__proposer_init(struct repl_core *c)
 {
     c->proposer.propose = core_propose;
+    c->proposer.barrier = core_barrier;
     c->proposer.data = c;
 }

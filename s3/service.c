@@ -487,6 +487,51 @@ static void dispatch(struct s3_req *q)
     }
 }
 
+/* Reads S3 promises to be strongly consistent: tags, bucket policies and
+ * multipart listings.  On a cluster they wait for a read barrier, so a write
+ * acknowledged by any node is visible to them on every node. */
+static bool needs_barrier(enum s3_op op)
+{
+    switch (op) {
+    case S3_OP_GET_OBJECT_TAGGING:
+    case S3_OP_GET_BUCKET_TAGGING:
+    case S3_OP_GET_BUCKET_POLICY:
+    case S3_OP_GET_BUCKET_POLICY_STATUS:
+    case S3_OP_LIST_PARTS:
+    case S3_OP_LIST_MULTIPART_UPLOADS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void barrier_done_cb(void *arg, int rv, int result)
+{
+    struct s3_req *q = arg;
+
+    (void)result;
+    if (rv != 0) {
+        s3_err_respond(q, rv);
+        return;
+    }
+    dispatch(q);
+}
+
+static void dispatch_consistent(struct s3_req *q)
+{
+    struct meta_proposer *p = q->svc->proposer;
+    int rv;
+
+    if (!needs_barrier(q->rt.op) || p->barrier == NULL) {
+        dispatch(q);
+        return;
+    }
+    rv = p->barrier(p, barrier_done_cb, q);
+    if (rv != 0) {
+        s3_err_respond(q, rv);
+    }
+}
+
 void s3_service_set_available(struct s3_service *s, bool available)
 {
     s->is_unavailable = !available;
@@ -525,5 +570,5 @@ void s3_handle(struct s3_service *s, struct s3_exchange *x)
         s3_err_respond(q, rv);
         return;
     }
-    dispatch(q);
+    dispatch_consistent(q);
 }

@@ -20,7 +20,7 @@
     X(CORRUPT, 500, "InternalError", "Stored data is corrupt.")                                    \
     X(TOO_NEW, 500, "InternalError", "Stored data is newer than this version understands.")        \
     X(INVALID, 400, "InvalidArgument", "Invalid Argument")                                         \
-    X(NOT_LEADER, 503, "ServiceUnavailable", "Please reduce your request rate.")                   \
+    X(NOT_LEADER, 503, "SlowDown", "Please reduce your request rate.")                   \
     X(CONFIG, 500, "InternalError", "Bad configuration.")                                          \
     /* HTTP */                                                                                     \
     X(BAD_REQUEST, 400, "BadRequest", "An error occurred when parsing the HTTP request.")          \

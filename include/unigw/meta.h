@@ -395,6 +395,12 @@ struct meta_proposer {
      * never inside the call.  On non-zero, @cb never fires. */
     int (*propose)(struct meta_proposer *p, const struct gw_buf *cmd, meta_propose_cb cb,
                    void *arg);
+    /* A linearizable read barrier: @cb(@arg, GW_OK) fires once this replica
+     * holds every write committed before the call (reads that S3 promises to
+     * be strongly consistent wait for it).  NULL when every write is local
+     * (the single-node proposer): reads may go ahead at once.  Same callback
+     * contract as propose; the result argument is always GW_OK. */
+    int (*barrier)(struct meta_proposer *p, meta_propose_cb cb, void *arg);
     void *data;
 };
 
