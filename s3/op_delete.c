@@ -131,7 +131,9 @@ static void multi_work_cb(struct gw_pool_job *job)
 
     d->rv = s3__bucket_stat(d->q->svc, d->q->rt.bucket, &st);
     for (size_t i = 0; d->rv == 0 && i < d->doc.n_objects; i++) {
-        d->results[i] = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->doc.objects[i].key);
+        if (d->results[i] == 0) { /* not refused by the per-key authorization */
+            d->results[i] = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->doc.objects[i].key);
+        }
     }
 }
 
@@ -175,6 +177,10 @@ static void multi_body_cb(struct s3_req *q, int rv, struct gw_str body)
         return;
     }
     d->results = gw_arena_zalloc(q->a, (d->doc.n_objects + 1) * sizeof *d->results);
+    /* Each key is its own s3:DeleteObject request (a Deny on a prefix holds here too). */
+    for (size_t i = 0; i < d->doc.n_objects; i++) {
+        d->results[i] = s3__authorize_object(q, d->doc.objects[i].key, "s3:DeleteObject");
+    }
     gw_pool_submit(q->x->pool, &q->job, multi_work_cb, multi_done_cb, d);
 }
 

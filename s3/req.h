@@ -87,6 +87,10 @@ void s3_op_tagging(struct s3_req *q);
 void s3_op_policy(struct s3_req *q);
 
 /* Helpers shared by handlers. */
+/* The authorization decision for @action on @key of the request's bucket
+ * (what s3_handle decides for single-object requests): GW_OK or
+ * GW_ERR_ACCESS_DENIED. */
+int s3__authorize_object(struct s3_req *q, struct gw_str key, const char *action);
 /* Check the bucket directory exists (blocking; worker thread). */
 int s3__bucket_stat(struct s3_service *s, struct gw_str bucket, struct stat *st);
 /* Read a whole small request body (XML documents) up to @max bytes, then @cb. */

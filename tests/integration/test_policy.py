@@ -206,6 +206,11 @@ def test_explicit_deny_binds_the_owner(gw, s3, users):
              {"NotIpAddress": {"aws:SourceIp": "192.0.2.0/24"}})))
     expect_error(alice.delete_object, "AccessDenied", 403, Bucket=b, Key="k")
     assert alice.get_object(Bucket=b, Key="k")["Body"].read() == b"v"
+    # DeleteObjects is s3:DeleteObject per key: the same Deny holds for bulk deletes.
+    r = alice.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "k"}]})
+    assert [e["Code"] for e in r.get("Errors", [])] == ["AccessDenied"]
+    assert "Deleted" not in r
+    assert alice.get_object(Bucket=b, Key="k")["Body"].read() == b"v"
     # A Deny on everything locks the owner out, policy management included...
     alice.put_bucket_policy(Bucket=b, Policy=policy(
         stmt("Deny", {"AWS": "arn:aws:iam:::user/%s" % name}, "s3:*", [arn(b), arn(b, "*")])))
