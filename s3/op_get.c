@@ -6,6 +6,7 @@
  * The fd stays open from the stat to the last byte, so a concurrent
  * overwrite (a rename over the path) never mixes two versions in one
  * response. */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ struct get_op {
     uint64_t off;
     uint64_t len;
     bool is_range;
+    char *small; /* the whole body, for small objects (then o.fd is closed) */
 };
 
 static void close_work_cb(struct gw_pool_job *job)
@@ -43,6 +45,10 @@ static void close_done_cb(struct gw_pool_job *job)
 /* Close the file off the loop (close can flush on network filesystems), then end. */
 static void finish(struct get_op *g)
 {
+    if (g->o.fd < 0) {
+        s3_resp_end(g->q->x); /* a small object was read and closed with its open */
+        return;
+    }
     gw_pool_submit(g->q->x->pool, &g->q->job, close_work_cb, close_done_cb, g);
 }
 
@@ -234,11 +240,41 @@ static int respond(struct get_op *g)
         apply_overrides(q);
     }
     s3_resp_start(q->x, g->is_range ? 206 : 200, q->hdrs, q->n_hdrs, (int64_t)g->len);
-    if (is_head || g->len == 0 ||
-        s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
+    if (is_head || g->len == 0) {
+        finish(g);
+    } else if (g->small != NULL) {
+        if (s3_resp_write(q->x, g->small + g->off, g->len, sent_cb, g) != 0) {
+            finish(g);
+        }
+    } else if (s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
         finish(g);
     }
     return GW_OK;
+}
+
+/* Small objects are read and closed in the same job as the open: one trip
+ * to the pool per GET instead of three (open, sendfile, close). */
+#define S3_GET_SMALL_MAX (64u << 10)
+
+static void read_small(struct get_op *g)
+{
+    size_t size = (size_t)g->o.st.st_size;
+    char *buf = gw_arena_alloc(g->q->a, size + 1);
+    size_t got = 0;
+
+    while (got < size) {
+        ssize_t n = pread(g->o.fd, buf + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return; /* shorter than fstat said: leave it to sendfile */
+        }
+        got += (size_t)n;
+    }
+    g->small = buf;
+    close(g->o.fd);
+    g->o.fd = -1;
 }
 
 static void open_work_cb(struct gw_pool_job *job)
@@ -246,6 +282,10 @@ static void open_work_cb(struct gw_pool_job *job)
     struct get_op *g = job->data;
 
     g->rv = s3__obj_open(g->q->svc, g->q->rt.bucket, g->q->rt.key, g->q->a, &g->o);
+    if (g->rv == 0 && !g->o.is_marker && g->q->rt.op == S3_OP_GET_OBJECT &&
+        (uint64_t)g->o.st.st_size <= S3_GET_SMALL_MAX) {
+        read_small(g);
+    }
 }
 
 static void open_done_cb(struct gw_pool_job *job)
