@@ -49,6 +49,9 @@ struct repl__forwarder {
     int (*read)(void *data, uint64_t leader_id, const char *leader_addr, repl__index_cb cb,
                 void *arg);
     void *data;
+    /* A membership change for the leader to run (NULL: changes are not forwarded). */
+    int (*change)(void *data, const char *leader_addr, const struct repl_change *ch,
+                  repl_change_cb cb, void *arg);
 };
 
 struct repl__reader; /* readindex.c */
@@ -133,5 +136,11 @@ int repl__member_add(struct repl_core *c, uint64_t id, const char *addr, bool as
                      repl_change_cb cb, void *arg);
 int repl__member_remove(struct repl_core *c, uint64_t id, repl_change_cb cb, void *arg);
 int repl__leader_transfer(struct repl_core *c, uint64_t id, repl_change_cb cb, void *arg);
+/* @ch on this node, which must be the leader (the three functions above). */
+int repl__change_local(struct repl_core *c, const struct repl_change *ch, repl_change_cb cb,
+                       void *arg);
+/* @ch from any node: locally on the leader, through the forwarder on a follower. */
+int repl__change_submit(struct repl_core *c, const struct repl_change *ch, repl_change_cb cb,
+                        void *arg);
 
 #endif

@@ -3,7 +3,7 @@
  * Server side (every node listens on its RPC address): a connection reads frames, verifies
  * each frame's HMAC-SHA256 under the cluster secret (a frame that fails is refused: the
  * connection is closed without an answer), and hands PROPOSE to repl__core_apply and READ
- * to repl__core_read_index.  The reply carries the entry's index and outcome; a node that is
+ * to repl__core_read_index, CHANGE to repl__change_local.  The reply carries the entry's index and outcome; a node that is
  * not the leader answers NOT_LEADER.  A connection that closes with requests in flight is
  * freed when the last of them completes (its reply is dropped).
  *
@@ -53,8 +53,15 @@ void repl__msg_encode(struct gw_buf *out, const void *secret, size_t secret_len,
     } else if (m->type == REPL_MSG_PROPOSE_REPLY || m->type == REPL_MSG_READ_REPLY) {
         gw_buf_put_u8(out, m->status);
         gw_buf_put_u64(out, m->index);
+    } else if (m->type == REPL_MSG_CHANGE) {
+        gw_buf_put_u8(out, m->op);
+        gw_buf_put_u64(out, m->id);
+        gw_buf_put_u8(out, m->as_voter ? 1 : 0);
+        gw_buf_put_bytes(out, m->addr);
+    } else if (m->type == REPL_MSG_CHANGE_REPLY) {
+        gw_buf_put_u8(out, m->status);
     }
-    if (m->type == REPL_MSG_PROPOSE_REPLY) {
+    if (m->type == REPL_MSG_PROPOSE_REPLY || m->type == REPL_MSG_CHANGE_REPLY) {
         name = m->result == GW_OK ? "" : gw_err_name(m->result);
         gw_buf_put_bytes(out, gw_str_c(name));
     }
@@ -77,6 +84,21 @@ static int result_from_name(struct gw_str name)
         }
     }
     return GW_ERR_INTERNAL;
+}
+
+/* The CHANGE fields: a known op, a 0/1 flag, an address that fits REPL_ADDR_MAX. */
+static bool change_decode(struct gw_reader *r, struct repl__msg *out)
+{
+    uint8_t voter = 0;
+
+    gw_reader_u8(r, &out->op);
+    gw_reader_u64(r, &out->id);
+    gw_reader_u8(r, &voter);
+    gw_reader_bytes(r, &out->addr);
+    out->as_voter = voter == 1;
+    return !r->failed && voter <= 1 && out->op >= REPL_CHANGE_ADD &&
+           out->op <= REPL_CHANGE_TRANSFER && out->addr.len < REPL_ADDR_MAX &&
+           (out->addr.len == 0 || memchr(out->addr.p, '\0', out->addr.len) == NULL);
 }
 
 static int body_decode(const void *p, size_t len, struct repl__msg *out)
@@ -107,6 +129,16 @@ static int body_decode(const void *p, size_t len, struct repl__msg *out)
         gw_reader_u64(&r, &out->index);
         break;
     case REPL_MSG_READ:
+        break;
+    case REPL_MSG_CHANGE:
+        if (!change_decode(&r, out)) {
+            return GW_ERR_CORRUPT;
+        }
+        break;
+    case REPL_MSG_CHANGE_REPLY:
+        gw_reader_u8(&r, &out->status);
+        gw_reader_bytes(&r, &name);
+        out->result = result_from_name(name);
         break;
     default:
         return GW_ERR_CORRUPT;
@@ -298,6 +330,30 @@ static void srv_read_cb(void *arg, int rv, uint64_t index)
     gw_free(sr);
 }
 
+static void srv_change_cb(void *arg, int rv)
+{
+    struct srv_req *sr = arg;
+    struct repl__msg m = {.type = REPL_MSG_CHANGE_REPLY, .seq = sr->seq, .result = rv};
+
+    m.status = repl__status_from_err(rv);
+    sr->conn->n_pending--;
+    conn_reply(sr->conn, &m);
+    conn_maybe_free(sr->conn);
+    gw_free(sr);
+}
+
+/* Run a forwarded membership change on this node (the leader, or it answers NOT_LEADER). */
+static int srv_change(struct repl__fwd_conn *c, const struct repl__msg *m, struct srv_req *sr)
+{
+    struct repl_change ch = {.op = (enum repl_change_op)m->op, .id = m->id,
+                             .as_voter = m->as_voter};
+
+    memcpy(ch.addr, m->addr.p, m->addr.len); /* decode checked the length */
+    GW_LOG(GW_LOG_INFO, "raft", "rpc: forwarded membership change %u of %llu", m->op,
+           (unsigned long long)m->id);
+    return repl__change_local(c->f->core, &ch, srv_change_cb, sr);
+}
+
 /* Hand one authenticated request to the core; answer at once when it refuses. */
 static void conn_dispatch(struct repl__fwd_conn *c, const struct repl__msg *m)
 {
@@ -308,16 +364,21 @@ static void conn_dispatch(struct repl__fwd_conn *c, const struct repl__msg *m)
     sr->seq = m->seq;
     if (m->type == REPL_MSG_PROPOSE) {
         rv = repl__core_apply(c->f->core, m->cmd.p, m->cmd.len, srv_applied_cb, sr);
+    } else if (m->type == REPL_MSG_CHANGE) {
+        rv = srv_change(c, m, sr);
     } else {
         rv = repl__core_read_index(c->f->core, srv_read_cb, sr);
     }
     c->n_pending++;
-    if (rv != 0) {
-        if (m->type == REPL_MSG_PROPOSE) {
-            srv_applied_cb(sr, rv, GW_OK, 0);
-        } else {
-            srv_read_cb(sr, rv, 0);
-        }
+    if (rv == 0) {
+        return;
+    }
+    if (m->type == REPL_MSG_PROPOSE) {
+        srv_applied_cb(sr, rv, GW_OK, 0);
+    } else if (m->type == REPL_MSG_CHANGE) {
+        srv_change_cb(sr, rv);
+    } else {
+        srv_read_cb(sr, rv, 0);
     }
 }
 
@@ -338,7 +399,8 @@ static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (rv == GW_ERR_AGAIN) {
             break;
         }
-        if (rv != 0 || (m.type != REPL_MSG_PROPOSE && m.type != REPL_MSG_READ)) {
+        if (rv != 0 || (m.type != REPL_MSG_PROPOSE && m.type != REPL_MSG_READ &&
+                        m.type != REPL_MSG_CHANGE)) {
             GW_LOG(GW_LOG_WARN, "raft", "rpc: refused a request (%s)", gw_err_name(rv));
             conn_close(c);
             return;
@@ -376,6 +438,7 @@ struct fwd_req {
     uint8_t type;
     repl__propose_cb pcb;
     repl__index_cb icb;
+    repl_change_cb ccb;
     void *arg;
     uint64_t deadline_ms;
     struct fwd_req *next;
@@ -395,7 +458,13 @@ struct repl__fwd_client {
 
 static void req_finish(struct fwd_req *r, int rv, const struct repl__msg *m)
 {
-    if (r->type == REPL_MSG_PROPOSE) {
+    if (r->type == REPL_MSG_CHANGE) {
+        /* A failed change reports its own code; NOT_LEADER and faults stay as they are. */
+        if (rv == GW_ERR_INTERNAL && m != NULL && m->result != GW_OK) {
+            rv = m->result;
+        }
+        r->ccb(r->arg, rv);
+    } else if (r->type == REPL_MSG_PROPOSE) {
         r->pcb(r->arg, rv, m != NULL ? m->result : GW_OK, m != NULL ? m->index : 0);
     } else {
         r->icb(r->arg, rv, m != NULL ? m->index : 0);
@@ -465,7 +534,8 @@ static void client_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (rv == GW_ERR_AGAIN) {
             break;
         }
-        if (rv != 0 || (m.type != REPL_MSG_PROPOSE_REPLY && m.type != REPL_MSG_READ_REPLY)) {
+        if (rv != 0 || (m.type != REPL_MSG_PROPOSE_REPLY && m.type != REPL_MSG_READ_REPLY &&
+                        m.type != REPL_MSG_CHANGE_REPLY)) {
             GW_LOG(GW_LOG_WARN, "raft", "rpc: bad reply from %s (%s)", cl->addr, gw_err_name(rv));
             client_close(cl, GW_ERR_NOT_LEADER);
             return;
@@ -552,6 +622,9 @@ static int client_submit(struct repl__fwd *f, const char *leader_addr, struct re
     r->seq = m->seq = ++f->next_seq;
     r->type = m->type;
     r->deadline_ms = uv_now(f->loop) + f->timeout_ms;
+    if (m->type == REPL_MSG_CHANGE && f->timeout_ms < REPL_CHANGE_TIMEOUT_MS) {
+        r->deadline_ms = uv_now(f->loop) + REPL_CHANGE_TIMEOUT_MS;
+    }
     r->next = cl->reqs;
     cl->reqs = r;
     repl__msg_encode(cl->is_connected ? &frame : &cl->out, f->secret, f->secret_len, m);
@@ -581,6 +654,18 @@ static int fwd_read(void *data, uint64_t leader_id, const char *leader_addr, rep
 
     (void)leader_id;
     r->icb = cb;
+    r->arg = arg;
+    return client_submit(data, leader_addr, &m, r);
+}
+
+static int fwd_change(void *data, const char *leader_addr, const struct repl_change *ch,
+                      repl_change_cb cb, void *arg)
+{
+    struct repl__msg m = {.type = REPL_MSG_CHANGE, .op = (uint8_t)ch->op, .id = ch->id,
+                          .as_voter = ch->as_voter, .addr = gw_str_c(ch->addr)};
+    struct fwd_req *r = gw_calloc(1, sizeof *r);
+
+    r->ccb = cb;
     r->arg = arg;
     return client_submit(data, leader_addr, &m, r);
 }
@@ -630,7 +715,7 @@ int repl__fwd_init(struct repl__fwd *f, uv_loop_t *loop, struct repl_core *core,
     f->n_open = 2;
     uv_timer_start(&f->timer, timer_cb, 100, 100);
     uv_unref((uv_handle_t *)&f->timer);
-    core->fwd = (struct repl__forwarder){fwd_propose, fwd_read, f};
+    core->fwd = (struct repl__forwarder){fwd_propose, fwd_read, f, fwd_change};
     return GW_OK;
 }
 

@@ -5,7 +5,12 @@
  * then per type: PROPOSE: bytes cmd (u32 length + bytes); PROPOSE_REPLY: u8 status,
  * u64 index, bytes result (the outcome's GW_ERR name, "" for GW_OK, so that numbering
  * changes between binaries do not matter); READ: nothing; READ_REPLY: u8 status,
- * u64 index.  A frame whose MAC does not verify is refused and the connection closed. */
+ * u64 index; CHANGE (a membership change forwarded to the leader): u8 op (enum
+ * repl_change_op), u64 id, u8 as_voter (0 or 1), bytes addr (ADD: a.b.c.d:port, otherwise
+ * empty); CHANGE_REPLY: u8 status, bytes result (the change's GW_ERR name, "" for GW_OK).
+ * A frame whose MAC does not verify is refused and the connection closed; so is a request
+ * of a type the receiver does not know (an older binary refuses CHANGE, which the sender
+ * sees as a lost connection: GW_ERR_NOT_LEADER). */
 #ifndef UNIGW_RAFT_FORWARD_H
 #define UNIGW_RAFT_FORWARD_H
 
@@ -28,7 +33,13 @@ enum repl__msg_type {
     REPL_MSG_PROPOSE_REPLY = 2,
     REPL_MSG_READ = 3,
     REPL_MSG_READ_REPLY = 4,
+    REPL_MSG_CHANGE = 5,
+    REPL_MSG_CHANGE_REPLY = 6,
 };
+
+/* A forwarded change waits at least this long for the leader's answer (a promotion to voter
+ * runs libraft's catch-up rounds first). */
+#define REPL_CHANGE_TIMEOUT_MS 30000
 
 enum repl__msg_status { REPL_ST_OK = 0, REPL_ST_NOT_LEADER = 1, REPL_ST_FAILED = 2 };
 
@@ -37,8 +48,12 @@ struct repl__msg {
     uint64_t seq;
     uint8_t status;  /* replies */
     uint64_t index;  /* replies */
-    int result;      /* PROPOSE_REPLY */
+    int result;      /* PROPOSE_REPLY, CHANGE_REPLY */
     struct gw_str cmd; /* PROPOSE; a view into the decoded frame */
+    uint8_t op;        /* CHANGE: enum repl_change_op */
+    uint64_t id;       /* CHANGE */
+    bool as_voter;     /* CHANGE */
+    struct gw_str addr; /* CHANGE; a view into the decoded frame, < REPL_ADDR_MAX bytes */
 };
 
 /* Append the framed, MAC'ed encoding of @m to @out. */

@@ -12,7 +12,10 @@
  * The raft_change and raft_transfer requests are embedded in the core: one change at a time
  * is all libraft accepts anyway, and in 0.15 the transfer request may be touched after its
  * callback (canonical/raft#396), so it must outlive it.  Results reach the caller through a
- * wait fired on the next tick. */
+ * wait fired on the next tick.
+ *
+ * repl__change_submit runs a change from any node: on a follower it goes to the leader
+ * through the forwarder (forward.c, message CHANGE), which runs repl__change_local there. */
 #include <stddef.h>
 
 #include "unigw/err.h"
@@ -160,4 +163,41 @@ int repl__leader_transfer(struct repl_core *c, uint64_t id, repl_change_cb cb, v
     }
     c->is_transfer_busy = true;
     return GW_OK;
+}
+
+int repl__change_local(struct repl_core *c, const struct repl_change *ch, repl_change_cb cb,
+                       void *arg)
+{
+    switch (ch->op) {
+    case REPL_CHANGE_ADD:
+        return repl__member_add(c, ch->id, ch->addr, ch->as_voter, cb, arg);
+    case REPL_CHANGE_REMOVE:
+        return repl__member_remove(c, ch->id, cb, arg);
+    case REPL_CHANGE_TRANSFER:
+        return repl__leader_transfer(c, ch->id, cb, arg);
+    default:
+        return GW_ERR_INVALID;
+    }
+}
+
+/* On a follower the change goes to the leader, which runs repl__change_local and answers
+ * with its outcome; with no leader known there is nobody to ask. */
+int repl__change_submit(struct repl_core *c, const struct repl_change *ch, repl_change_cb cb,
+                        void *arg)
+{
+    raft_id leader_id = 0;
+    const char *leader_addr = NULL;
+
+    if (c->is_closing) {
+        return GW_ERR_CANCELED;
+    }
+    if (c->r == NULL || raft_state(c->r) == RAFT_LEADER) {
+        return repl__change_local(c, ch, cb, arg);
+    }
+    raft_leader(c->r, &leader_id, &leader_addr);
+    if (leader_id == 0 || leader_id == c->r->id || leader_addr == NULL ||
+        c->fwd.change == NULL) {
+        return GW_ERR_NOT_LEADER;
+    }
+    return c->fwd.change(c->fwd.data, leader_addr, ch, cb, arg);
 }

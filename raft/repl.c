@@ -357,6 +357,35 @@ int repl_leader_transfer(struct repl *r, uint64_t id, repl_change_cb cb, void *a
     return repl__leader_transfer(&r->core, id, cb, arg);
 }
 
+int repl_change_submit(struct repl *r, const struct repl_change *ch, repl_change_cb cb,
+                       void *arg)
+{
+    unsigned char ip[4];
+    unsigned port;
+
+    if (memchr(ch->addr, '\0', sizeof ch->addr) == NULL) {
+        return GW_ERR_INVALID;
+    }
+    switch (ch->op) {
+    case REPL_CHANGE_ADD:
+        if (ch->id == 0 || !addr_parse(ch->addr, ip, &port)) {
+            return GW_ERR_INVALID;
+        }
+        break;
+    case REPL_CHANGE_REMOVE:
+        if (ch->id == 0) {
+            return GW_ERR_INVALID;
+        }
+        break;
+    case REPL_CHANGE_TRANSFER:
+        break;
+    default:
+        return GW_ERR_INVALID;
+    }
+    r->core.now_ms = uv_now(r->loop);
+    return repl__change_submit(&r->core, ch, cb, arg);
+}
+
 /* --- Close ---------------------------------------------------------------------------- */
 
 static void close_step_done(struct repl *r)

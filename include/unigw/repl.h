@@ -150,6 +150,29 @@ int repl_member_remove(struct repl *r, uint64_t id, repl_change_cb cb, void *arg
  * an election timeout: GW_OK if this node no longer leads, GW_ERR_AGAIN otherwise. */
 int repl_leader_transfer(struct repl *r, uint64_t id, repl_change_cb cb, void *arg);
 
+/* A membership change or leadership transfer submitted from any node. */
+enum repl_change_op {
+    REPL_CHANGE_ADD = 1,      /* id, addr, as_voter: repl_member_add */
+    REPL_CHANGE_REMOVE = 2,   /* id: repl_member_remove */
+    REPL_CHANGE_TRANSFER = 3, /* id (0: any): repl_leader_transfer */
+};
+
+struct repl_change {
+    enum repl_change_op op;
+    uint64_t id;
+    char addr[REPL_ADDR_MAX];
+    bool as_voter;
+};
+
+/* Run @ch on the leader: here when this node leads, otherwise forwarded to the leader over
+ * the internal RPC (HMAC-authenticated), whose outcome @cb gets (the codes of the three
+ * functions above, or GW_ERR_SLOW_DOWN when the leader did not answer in time; the change
+ * may still complete then).  Returns GW_OK, GW_ERR_INVALID (bad op, id or address),
+ * GW_ERR_NOT_LEADER (no leader known), GW_ERR_AGAIN (a change runs here) or
+ * GW_ERR_CANCELED (closing). */
+int repl_change_submit(struct repl *r, const struct repl_change *ch, repl_change_cb cb,
+                       void *arg);
+
 /* Stop: pending proposals and reads complete with GW_ERR_NOT_LEADER or GW_ERR_CANCELED, the
  * RPC listener and connections close, raft_close runs, then @cb fires.  The store stays
  * open.  Calling it twice is a no-op. */

@@ -205,7 +205,7 @@ static int fwd_read(void *data, uint64_t leader_id, const char *leader_addr, rep
 static void fx_forwarders(struct fx *x)
 {
     for (unsigned i = 0; i < x->n; i++) {
-        x->c[i].fwd = (struct repl__forwarder){fwd_propose, fwd_read, x};
+        x->c[i].fwd = (struct repl__forwarder){fwd_propose, fwd_read, x, NULL};
     }
 }
 

@@ -1,6 +1,8 @@
 /* Three replicators on real sockets (127.0.0.1) in one process and one loop: bootstrap,
  * election, writes from the leader and forwarded from a follower, a read barrier, an
- * unauthenticated RPC frame refused, the leader closed and a new one elected. */
+ * unauthenticated RPC frame refused, membership changes submitted on a follower and
+ * forwarded to the leader (a fourth node joins as a voter and catches up, duplicate and
+ * unknown ids, removal, leadership transfer), the leader closed and a new one elected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 #include "unigw/repl.h"
 
 #define N 3
+#define N_ALL (N + 1) /* the fourth joins later */
 #define RUN_MS 8000
 
 static const uint8_t key[META_CLUSTER_KEY_LEN] = {9};
@@ -42,8 +45,8 @@ struct done {
 };
 
 static uv_loop_t loop;
-static struct node nodes[N];
-static struct repl_peer peers[N];
+static struct node nodes[N_ALL];
+static struct repl_peer peers[N_ALL];
 
 typedef bool (*pred_fn)(void *arg);
 
@@ -91,7 +94,7 @@ static unsigned base_port(void)
     return 20000 + (unsigned)(getpid() % 4000) * 10;
 }
 
-static void node_start(int i)
+static void node_start(int i, bool is_joining)
 {
     struct repl_config cfg = {0};
     char sub[512];
@@ -105,8 +108,8 @@ static void node_start(int i)
     cfg.id = (uint64_t)i + 1;
     cfg.dir = sub;
     cfg.raft_addr = peers[i].addr;
-    cfg.peers = peers;
-    cfg.n_peers = N;
+    cfg.peers = is_joining ? NULL : peers;
+    cfg.n_peers = is_joining ? 0 : N;
     cfg.secret = secret;
     cfg.secret_len = sizeof secret - 1;
     cfg.election_timeout_ms = 300;
@@ -241,6 +244,76 @@ static void bad_mac_refused(int leader)
     gw_buf_free(&w.frame);
 }
 
+static void change_cb(void *arg, int rv)
+{
+    struct done *d = arg;
+
+    d->is_done = true;
+    d->rv = rv;
+}
+
+/* Submit a change on node @i and run until its outcome; returns the refusal or outcome. */
+static int change_run(int i, enum repl_change_op op, uint64_t id, const char *addr, bool voter)
+{
+    struct repl_change ch = {.op = op, .id = id, .as_voter = voter};
+    struct done d = {0};
+    int rv;
+
+    snprintf(ch.addr, sizeof ch.addr, "%s", addr != NULL ? addr : "");
+    rv = repl_change_submit(nodes[i].r, &ch, change_cb, &d);
+    if (rv != GW_OK) {
+        assert_false(d.is_done); /* no callback after a refusal */
+        return rv;
+    }
+    assert_true(run_until(flag_set, &d));
+    return d.rv;
+}
+
+/* The role of member @id in node @i's configuration, or -1. */
+static int role_of(int i, uint64_t id)
+{
+    struct repl_status st;
+
+    repl_status_get(nodes[i].r, &st);
+    for (size_t k = 0; k < st.n_members; k++) {
+        if (st.members[k].id == id) {
+            return (int)st.members[k].role;
+        }
+    }
+    return -1;
+}
+
+static bool joiner_caught_up(void *arg)
+{
+    (void)arg;
+    return has_user(N, "forwarded");
+}
+
+static bool follower_leads(void *arg)
+{
+    return leader_of() == *(int *)arg;
+}
+
+/* Membership from follower @f (leader @l): every change is forwarded over the RPC. */
+static void membership(int l, int f)
+{
+    assert_int_equal(change_run(f, 9, 4, NULL, false), GW_ERR_INVALID);
+    assert_int_equal(change_run(f, REPL_CHANGE_ADD, 4, "localhost:1", true), GW_ERR_INVALID);
+    assert_int_equal(change_run(f, REPL_CHANGE_REMOVE, 0, NULL, false), GW_ERR_INVALID);
+    node_start(N, true);
+    assert_int_equal(change_run(f, REPL_CHANGE_ADD, 4, peers[N].addr, true), GW_OK);
+    assert_int_equal(role_of(l, 4), REPL_ROLE_VOTER);
+    assert_true(run_until(joiner_caught_up, NULL)); /* the new replica has the old writes */
+    assert_int_equal(change_run(f, REPL_CHANGE_ADD, 4, peers[N].addr, true), GW_ERR_EXISTS);
+    assert_int_equal(change_run(f, REPL_CHANGE_REMOVE, 99, NULL, false), GW_ERR_NOT_FOUND);
+    assert_int_equal(change_run(f, REPL_CHANGE_REMOVE, 4, NULL, false), GW_OK);
+    assert_int_equal(role_of(l, 4), -1);
+    node_close(N);
+    /* Hand leadership to the follower that asked. */
+    assert_int_equal(change_run(f, REPL_CHANGE_TRANSFER, (uint64_t)f + 1, NULL, false), GW_OK);
+    assert_true(run_until(follower_leads, &f));
+}
+
 static void three_nodes(void **state)
 {
     struct done d, rd = {0};
@@ -248,12 +321,12 @@ static void three_nodes(void **state)
 
     (void)state;
     assert_int_equal(uv_loop_init(&loop), 0);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N_ALL; i++) {
         snprintf(peers[i].addr, sizeof peers[i].addr, "127.0.0.1:%u", base_port() + 2 * i);
         peers[i].id = (uint64_t)i + 1;
     }
     for (int i = 0; i < N; i++) {
-        node_start(i);
+        node_start(i, false);
     }
     assert_true(run_until(has_leader, NULL));
     l = leader_of();
@@ -272,6 +345,8 @@ static void three_nodes(void **state)
     assert_int_equal(rd.rv, GW_OK);
     assert_true(has_user((l + 2) % N, "forwarded"));
     bad_mac_refused(l);
+    membership(l, f);
+    l = leader_of();
     /* Kill the leader: the other two elect a new one and keep serving. */
     node_close(l);
     assert_true(run_until(has_leader, NULL));
@@ -286,7 +361,7 @@ static void three_nodes(void **state)
         }
     }
     tl_loop_close(&loop);
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N_ALL; i++) {
         repl_destroy(nodes[i].r);
         meta_close(nodes[i].m);
         tl_rmrf(nodes[i].dir);
