@@ -49,7 +49,7 @@ static int bucket_rec_decode(struct gw_str name, struct gw_str v, struct meta_bu
 /* Read bucket @name in @txn: GW_OK, GW_ERR_NO_SUCH_BUCKET or a fault. */
 static int bucket_read(struct meta *m, MDB_txn *txn, struct gw_str name, struct meta_bucket *out)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__get(m, txn, META_DB_BUCKETS, name, &v);

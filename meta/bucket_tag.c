@@ -54,7 +54,7 @@ int meta__bucket_tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *
     /* Both commands name the bucket first: the union members share the layout. */
     struct gw_str bucket = c->type == META_CMD_BUCKET_TAGS_PUT ? c->u.bucket_tags_put.bucket
                                                                : c->u.bucket_tags_delete.bucket;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__name_ok(bucket) ? meta__get(m, txn, META_DB_BUCKETS, bucket, &v)

@@ -231,7 +231,7 @@ static uint64_t get_le64(const unsigned char *p)
 
 int meta__applied_get(struct meta *m, MDB_txn *txn, uint64_t *out)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__get(m, txn, META_DB_CLUSTER, META_CLUSTER_APPLIED, &v);
@@ -286,7 +286,7 @@ static int check_format(struct meta *m, MDB_txn *txn)
 {
     struct gw_buf b = GW_BUF_INIT;
     struct gw_reader r;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     uint32_t format = 0;
     int rv;
 

@@ -57,7 +57,7 @@ static int dedup_find(struct meta *m, MDB_txn *txn, const struct meta_cmd_hdr *h
                       int *result)
 {
     struct gw_reader r;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     uint64_t idx = 0;
     uint32_t res = 0;
     int rv;

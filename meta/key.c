@@ -143,7 +143,7 @@ static int apply_create(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, 
 {
     struct gw_str ak = c->u.key_create.access_key;
     struct gw_buf b = GW_BUF_INIT;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     if (!meta__name_ok(ak) || !meta__name_ok(c->u.key_create.user) ||
@@ -294,7 +294,7 @@ static int lookup_fill(struct meta *m, MDB_txn *txn, struct gw_str v, struct met
 int meta_key_lookup(struct meta *m, struct gw_str access_key, struct meta_key_info *out)
 {
     MDB_txn *txn = NULL;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     memset(out, 0, sizeof *out);

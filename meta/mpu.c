@@ -94,7 +94,7 @@ static int upload_read(struct meta *m, MDB_txn *txn, struct gw_str bucket, struc
                        struct meta_upload *out, struct gw_str *info)
 {
     struct gw_buf lkey = GW_BUF_INIT;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     if (bucket.len > META_NAME_MAX || id.len == 0 || id.len > META_UPLOAD_ID_MAX) {

@@ -12,7 +12,7 @@
 /* GW_OK with *@exists, or a fault. */
 static int bucket_exists(struct meta *m, MDB_txn *txn, struct gw_str bucket, bool *exists)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv = meta__get(m, txn, META_DB_BUCKETS, bucket, &v);
 
     *exists = rv == 0;
@@ -65,7 +65,7 @@ int meta__policy_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, i
 int meta_policy_get(struct meta *m, struct gw_str bucket, struct gw_buf *out)
 {
     MDB_txn *txn = NULL;
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__txn_ro(m, &txn);

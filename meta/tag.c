@@ -42,7 +42,7 @@ static int tag_rec_decode(struct gw_str v, struct tag_rec *out)
 static int tag_read(struct meta *m, MDB_txn *txn, struct gw_str lkey, struct gw_str key,
                     struct tag_rec *out)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__get(m, txn, META_DB_TAGS, lkey, &v);
@@ -57,7 +57,7 @@ static int tag_read(struct meta *m, MDB_txn *txn, struct gw_str lkey, struct gw_
 
 static int bucket_check(struct meta *m, MDB_txn *txn, struct gw_str bucket, int *result)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv = meta__get(m, txn, META_DB_BUCKETS, bucket, &v);
 
     if (rv == GW_ERR_NOT_FOUND) {

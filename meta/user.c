@@ -45,7 +45,7 @@ static int user_rec_decode(struct gw_str name, struct gw_str v, struct meta_user
 
 int meta__user_read(struct meta *m, MDB_txn *txn, struct gw_str name, struct meta_user *out)
 {
-    struct gw_str v;
+    struct gw_str v = GW_STR_NULL;
     int rv;
 
     rv = meta__get(m, txn, META_DB_USERS, name, &v);

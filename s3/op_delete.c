@@ -39,8 +39,9 @@ static void prune_parents(struct s3_service *s, struct gw_str bucket, struct gw_
 
     s3_path_parent_dirs(key, dirs, sizeof dirs / sizeof dirs[0], &n);
     while (n-- > 0) {
-        snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[n].len, dirs[n].p);
-        if (dir_is_marker(s, path, bucket, dirs[n]) || rmdir(path) != 0) {
+        int w = snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[n].len, dirs[n].p);
+        if (w < 0 || (size_t)w >= sizeof path ||
+            dir_is_marker(s, path, bucket, dirs[n]) || rmdir(path) != 0) {
             return;
         }
     }

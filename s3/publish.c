@@ -64,7 +64,10 @@ static int make_parents(struct s3_publish *p, const char *bucket_dir, bool *crea
 
     s3_path_parent_dirs(p->key, dirs, sizeof dirs / sizeof dirs[0], &n);
     for (size_t i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[i].len, dirs[i].p);
+        int w = snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[i].len, dirs[i].p);
+        if (w < 0 || (size_t)w >= sizeof path) {
+            return GW_ERR_KEY_TOO_LONG;
+        }
         if (mkdir(path, 0755) == 0) {
             *created = true;
             continue;

@@ -22,7 +22,7 @@ void gw_buf_append_str(struct gw_buf *b, struct gw_str s);
 void gw_buf_append_c(struct gw_buf *b, const char *s);
 void gw_buf_append_byte(struct gw_buf *b, char c);
 void gw_buf_printf(struct gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap);
+void gw_buf_vprintf(struct gw_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append XML-escaped text (& < > " '). */
 void gw_buf_append_xml(struct gw_buf *b, struct gw_str s);
 /* Drop the first @n bytes. */

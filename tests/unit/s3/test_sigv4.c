@@ -252,7 +252,7 @@ static struct gw_str authz_of(const struct s3_http_request *r)
 /* Sign request.txt with the signer and compare with the suite's Authorization. */
 static void suite_sign(const char *dir, const char *ctx)
 {
-    char path[1024];
+    char path[2048];
     struct s3_http_request r;
     struct s3_http_request signed_r;
     struct gw_str body;
