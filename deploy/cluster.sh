@@ -256,7 +256,6 @@ print_endpoints() {
 
 cmd_start() {
     local n
-    [ -x "$bin" ] || die "$bin is missing or not executable (make build, or set UNIGW_BIN)"
     mkdir -p "$dir/mount"
     for n in $(seq 1 "$NODES"); do
         node_start "$n"
@@ -308,7 +307,6 @@ cmd_kill() {
 }
 
 cmd_restart() {
-    [ -x "$bin" ] || die "$bin is missing or not executable (make build, or set UNIGW_BIN)"
     node_signal_wait TERM "$1"
     node_start "$1"
     nodes_wait_ready "$1"
@@ -356,6 +354,9 @@ check_num "$stop_timeout" 1 3600 UNIGW_STOP_TIMEOUT
 [ "$s3_port" != "$raft_port" ] && [ "$s3_port" != $((raft_port + 1)) ] ||
     die "UNIGW_S3_PORT must differ from UNIGW_RAFT_PORT and UNIGW_RAFT_PORT + 1"
 
+if [ "$cmd" = start ] || [ "$cmd" = restart ]; then
+    [ -x "$bin" ] || die "$bin is missing or not executable (make build, or set UNIGW_BIN)"
+fi
 if [ "$cmd" != start ] && [ ! -f "$dir/cluster.env" ]; then
     die "no cluster in $dir (run '$prog start' first)"
 fi
