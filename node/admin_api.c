@@ -6,15 +6,25 @@
  * operation -> answer JSON.  Reads come from the local metadata replica on
  * the loop thread (short LMDB read transactions); changes are proposed and
  * answered from the proposer's callback; work on the mount (mkdir, rmdir,
- * readdir) runs on the data-path pool.
+ * readdir) runs on the data-path pool.  Cluster routes read the local Raft
+ * status, probe the members' Raft ports on the pool (never on the loop), and
+ * run membership changes through repl_change_submit (forwarded to the leader
+ * from a follower).
  *
  * Failure modes: every error ends in node__adm_respond_err() with a JSON body; the
  * exchange is ended exactly once, by the write callback of the response.  A
  * bucket create whose proposal fails removes its directory again, as
  * CreateBucket does. */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -22,6 +32,7 @@
 
 #include "admin_api.h"
 #include "admin_op.h"
+#include "config.h"
 #include "unigw/alloc.h"
 #include "unigw/buf.h"
 #include "unigw/checksum.h"
@@ -427,6 +438,336 @@ static void key_delete(struct adm_op *o)
 }
 
 
+/* ---- Cluster ------------------------------------------------------------- */
+
+#define ADM_PROBE_MS 500 /* how long a member's Raft port gets to accept a connection */
+
+static const char *role_name(enum repl_role r)
+{
+    switch (r) {
+    case REPL_ROLE_VOTER:
+        return "voter";
+    case REPL_ROLE_STANDBY:
+        return "standby";
+    case REPL_ROLE_SPARE:
+        return "spare";
+    default:
+        return "unknown";
+    }
+}
+
+static const char *state_name(enum repl_state s)
+{
+    static const char *const names[] = {"unavailable", "follower", "candidate", "leader"};
+
+    return (size_t)s < sizeof names / sizeof names[0] ? names[s] : "unknown";
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Start a non-blocking connect to "a.b.c.d:port": the socket while it is in progress, -1
+ * when it already finished (*@reach tells how). */
+static int probe_open(const char *addr, bool *reach)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    char ip[REPL_ADDR_MAX];
+    unsigned port = 0;
+    int fd;
+
+    *reach = false;
+    if (sscanf(addr, "%15[0-9.]:%u", ip, &port) != 2 || port == 0 || port > 65535 ||
+        inet_pton(AF_INET, ip, &sa.sin_addr) != 1) {
+        return -1;
+    }
+    sa.sin_port = htons((uint16_t)port);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        *reach = true;
+    } else if (errno == EINPROGRESS) {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* Connect to every member's Raft address at once; reachable = the connect completed within
+ * ADM_PROBE_MS.  Runs on a pool thread. */
+static void probe_all(const struct repl_member *mb, size_t n, bool *reach)
+{
+    struct pollfd pfd[REPL_MEMBERS_MAX];
+    uint64_t end = mono_ms() + ADM_PROBE_MS;
+    size_t left = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        pfd[i] = (struct pollfd){.fd = probe_open(mb[i].addr, &reach[i]), .events = POLLOUT};
+        left += pfd[i].fd >= 0;
+    }
+    while (left > 0 && mono_ms() < end) {
+        int rc = poll(pfd, n, (int)(end - mono_ms()));
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        for (size_t i = 0; rc > 0 && i < n; i++) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (pfd[i].fd < 0 || pfd[i].revents == 0) {
+                continue;
+            }
+            reach[i] = getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+            close(pfd[i].fd);
+            pfd[i].fd = -1;
+            left--;
+        }
+        if (rc <= 0) {
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (pfd[i].fd >= 0) {
+            close(pfd[i].fd);
+        }
+    }
+}
+
+static void probe_work_cb(struct gw_pool_job *job)
+{
+    struct adm_op *o = job->data;
+
+    probe_all(o->cl_status->members, o->cl_status->n_members, o->cl_reach);
+}
+
+/* A value only the local node knows, or null for the other members. */
+static json_t *own_u64(bool is_self, uint64_t v)
+{
+    return is_self ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *member_json(const struct repl_status *st, size_t i, bool reach)
+{
+    const struct repl_member *mb = &st->members[i];
+    bool is_self = mb->id == st->id;
+
+    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:s?, s:o, s:o, s:o, s:s?, s:b}", "id",
+                     (json_int_t)mb->id, "raft_address", mb->addr, "role", role_name(mb->role),
+                     "leader", mb->id == st->leader_id && st->leader_id != 0, "self", is_self,
+                     "state", is_self ? state_name(st->state) : NULL, "term",
+                     own_u64(is_self, st->term), "commit_index",
+                     own_u64(is_self, st->commit_index), "applied_index",
+                     own_u64(is_self, st->applied_index), "version",
+                     is_self ? UNIGW_VERSION : NULL, "reachable", reach);
+}
+
+static void probe_done_cb(struct gw_pool_job *job)
+{
+    struct adm_op *o = job->data;
+    const struct repl_status *st = o->cl_status;
+    json_t *arr = json_array();
+    json_t *j;
+
+    for (size_t i = 0; i < st->n_members; i++) {
+        json_array_append_new(arr, member_json(st, i, o->cl_reach[i]));
+    }
+    j = json_pack("{s:I, s:s, s:s, s:b, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "id",
+                  (json_int_t)st->id, "raft_address", st->addr, "state", state_name(st->state),
+                  "leader_ready", st->is_leader_ready, "leader_id",
+                  st->leader_id != 0 ? json_integer((json_int_t)st->leader_id) : json_null(),
+                  "leader_address", st->leader_addr, "term", (json_int_t)st->term,
+                  "commit_index", (json_int_t)st->commit_index, "last_index",
+                  (json_int_t)st->last_index, "applied_index", (json_int_t)st->applied_index,
+                  "no_leader_ms", (json_int_t)st->no_leader_ms, "version", UNIGW_VERSION,
+                  "members", arr);
+    node__adm_respond_json(o, 200, j);
+}
+
+/* GET cluster: the local Raft status now, each member probed on the pool. */
+static void cluster_status(struct adm_op *o)
+{
+    o->cl_status = gw_arena_zalloc(o->x->arena, sizeof *o->cl_status);
+    repl_status_get(o->adm->repl, o->cl_status);
+    o->cl_reach = gw_arena_zalloc(o->x->arena, REPL_MEMBERS_MAX * sizeof *o->cl_reach);
+    gw_pool_submit(o->x->pool, &o->job, probe_work_cb, probe_done_cb, o);
+}
+
+/* 503 NoLeader, with the leader this node knows of (if any) for the caller to retry at. */
+static void respond_no_leader(struct adm_op *o)
+{
+    struct repl_status st;
+    json_t *j;
+
+    repl_status_get(o->adm->repl, &st);
+    j = json_pack("{s:s, s:s, s:o, s:s}", "error", "NoLeader", "message",
+                  "No leader is known, or leadership changed while the request ran: retry "
+                  "in a moment.",
+                  "leader_id",
+                  st.leader_id != 0 ? json_integer((json_int_t)st.leader_id) : json_null(),
+                  "leader_address", st.leader_addr);
+    node__adm_respond_json(o, 503, j);
+}
+
+static void change_respond_err(struct adm_op *o, int rv)
+{
+    const struct repl_change *ch = &o->cl_change;
+    unsigned long long id = (unsigned long long)ch->id;
+
+    if (rv == GW_ERR_NOT_LEADER) {
+        respond_no_leader(o);
+    } else if (rv == GW_ERR_EXISTS) {
+        node__adm_respond_err(o, 409, "MemberExists",
+                              "A member with id %llu or address %s is already in the cluster.",
+                              id, ch->addr);
+    } else if (rv == GW_ERR_NOT_FOUND) {
+        node__adm_respond_err(o, 404, "NoSuchMember", "No member has id %llu.", id);
+    } else if (rv == GW_ERR_AGAIN && ch->op == REPL_CHANGE_TRANSFER) {
+        node__adm_respond_err(o, 409, "TransferFailed",
+                              "Leadership did not move (no up-to-date voter took over, or a "
+                              "membership change is running); retry.");
+    } else if (rv == GW_ERR_AGAIN) {
+        node__adm_respond_err(o, 409, "MembershipChangeFailed",
+                              "Another membership change is running, or node %llu could not "
+                              "catch up; see 'cluster status' and retry.", id);
+    } else if (rv == GW_ERR_INVALID) {
+        node__adm_respond_err(o, 400, "InvalidRequest",
+                              "Member ids are integers > 0 and Raft addresses a.b.c.d:port.");
+    } else if (rv == GW_ERR_SLOW_DOWN) {
+        node__adm_respond_err(o, 503, "SlowDown",
+                              "The leader did not answer in time; the change may still "
+                              "complete: see 'cluster status'.");
+    } else {
+        node__adm_respond_rv(o, rv);
+    }
+}
+
+static void change_done_cb(void *arg, int rv)
+{
+    struct adm_op *o = arg;
+    const struct repl_change *ch = &o->cl_change;
+    struct repl_status st;
+
+    if (rv != 0) {
+        change_respond_err(o, rv);
+    } else if (ch->op == REPL_CHANGE_ADD) {
+        node__adm_respond_json(o, 200, json_pack("{s:I, s:s, s:s}", "added", (json_int_t)ch->id,
+                                                 "raft_address", ch->addr, "role",
+                                                 ch->as_voter ? "voter" : "standby"));
+    } else if (ch->op == REPL_CHANGE_REMOVE) {
+        node__adm_respond_json(o, 200, json_pack("{s:I}", "removed", (json_int_t)ch->id));
+    } else {
+        repl_status_get(o->adm->repl, &st);
+        node__adm_respond_json(
+            o, 200,
+            json_pack("{s:b, s:o, s:s}", "transferred", true, "leader_id",
+                      st.leader_id != 0 ? json_integer((json_int_t)st.leader_id) : json_null(),
+                      "leader_address", st.leader_addr));
+    }
+}
+
+static void change_submit(struct adm_op *o)
+{
+    int rv = repl_change_submit(o->adm->repl, &o->cl_change, change_done_cb, o);
+
+    GW_LOG(GW_LOG_INFO, "admin", "req=%s cluster change op=%d id=%llu addr=%s rv=%s",
+           o->x->req.request_id, (int)o->cl_change.op, (unsigned long long)o->cl_change.id,
+           o->cl_change.addr, gw_err_name(rv));
+    if (rv != 0) {
+        change_respond_err(o, rv);
+    }
+}
+
+/* An optional member id in the body: a positive integer (absent: 0). */
+static bool body_member_id(struct adm_op *o, bool is_required, uint64_t *out)
+{
+    json_t *v = json_object_get(o->in, "id");
+
+    *out = 0;
+    if (v == NULL && !is_required) {
+        return true;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        node__adm_respond_err(o, 400, "InvalidRequest", "\"id\" must be an integer > 0.");
+        return false;
+    }
+    *out = (uint64_t)json_integer_value(v);
+    return true;
+}
+
+/* POST cluster/members {"id", "raft_address", "voter"}. */
+static void member_add(struct adm_op *o)
+{
+    struct repl_change *ch = &o->cl_change;
+    json_t *voter;
+    struct gw_str addr;
+
+    if (!node__adm_body_json(o) || !body_member_id(o, true, &ch->id) ||
+        !node__adm_body_string(o, "raft_address", &addr)) {
+        return;
+    }
+    voter = json_object_get(o->in, "voter");
+    if (voter != NULL && !json_is_boolean(voter)) {
+        node__adm_respond_err(o, 400, "InvalidRequest", "\"voter\" must be true or false.");
+        return;
+    }
+    if (addr.len >= sizeof ch->addr) {
+        change_respond_err(o, GW_ERR_INVALID);
+        return;
+    }
+    memcpy(ch->addr, addr.p, addr.len);
+    ch->op = REPL_CHANGE_ADD;
+    ch->as_voter = voter == NULL || json_is_true(voter);
+    change_submit(o);
+}
+
+/* DELETE cluster/members/N. */
+static void member_remove(struct adm_op *o)
+{
+    struct repl_change *ch = &o->cl_change;
+
+    if (!gw_str_to_u64(o->seg[2], &ch->id) || ch->id == 0) {
+        node__adm_respond_err(o, 400, "InvalidRequest", "Member ids are integers > 0.");
+        return;
+    }
+    ch->op = REPL_CHANGE_REMOVE;
+    change_submit(o);
+}
+
+/* POST cluster/transfer with {"id": N}, {} or no body (any up-to-date voter). */
+static void leader_transfer(struct adm_op *o)
+{
+    struct repl_change *ch = &o->cl_change;
+
+    ch->op = REPL_CHANGE_TRANSFER;
+    if (o->body.len > 0 && (!node__adm_body_json(o) || !body_member_id(o, false, &ch->id))) {
+        return;
+    }
+    change_submit(o);
+}
+
+void node__adm_cluster_route(struct adm_op *o, struct gw_str m)
+{
+    struct gw_str sub = o->n_seg >= 2 ? o->seg[1] : GW_STR("");
+
+    if (o->n_seg == 1 && gw_str_eq_c(m, "GET")) {
+        cluster_status(o);
+    } else if (o->n_seg == 2 && gw_str_eq_c(sub, "members") && gw_str_eq_c(m, "POST")) {
+        member_add(o);
+    } else if (o->n_seg == 3 && gw_str_eq_c(sub, "members") && gw_str_eq_c(m, "DELETE")) {
+        member_remove(o);
+    } else if (o->n_seg == 2 && gw_str_eq_c(sub, "transfer") && gw_str_eq_c(m, "POST")) {
+        leader_transfer(o);
+    } else {
+        node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.", (int)m.len,
+                              m.p, (int)o->x->req.target.len, o->x->req.target.p);
+    }
+}
+
 /* ---- Request entry ------------------------------------------------------- */
 
 /* A user name for a new user: 1 to 64 of A-Z a-z 0-9 and . _ - @ + = , (IAM's set). */
@@ -533,6 +874,8 @@ static void route(struct adm_op *o)
         node__adm_buckets_route(o, m);
     } else if (gw_str_eq_c(top, "keys") && o->n_seg == 2 && gw_str_eq_c(m, "DELETE")) {
         key_delete(o);
+    } else if (gw_str_eq_c(top, "cluster") && o->n_seg <= 3) {
+        node__adm_cluster_route(o, m);
     } else {
         node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.", (int)m.len, m.p,
                     (int)o->x->req.target.len, o->x->req.target.p);
@@ -605,10 +948,11 @@ static bool split_path(struct adm_op *o)
 }
 
 int node_admin_create(struct meta *m, struct meta_proposer *prop, struct s3_service *s3,
-                      const char *region, struct node_admin **out)
+                      struct repl *repl, const char *region, struct node_admin **out)
 {
     struct node_admin *a = gw_calloc(1, sizeof *a);
 
+    a->repl = repl;
     a->meta = m;
     a->prop = prop;
     a->s3 = s3;

@@ -20,7 +20,20 @@
  *   GET    /admin/v1/buckets/B
  *   DELETE /admin/v1/buckets/B               (must be empty)
  *   PUT    /admin/v1/buckets/B/owner         {"owner": U}
- *   GET|PUT|DELETE /admin/v1/buckets/B/policy   the policy document itself */
+ *   GET|PUT|DELETE /admin/v1/buckets/B/policy   the policy document itself
+ *   GET    /admin/v1/cluster                 Raft status of this node and every member
+ *   POST   /admin/v1/cluster/members         {"id": N, "raft_address": "a.b.c.d:port",
+ *                                             "voter": bool (default true)}: add a node
+ *   DELETE /admin/v1/cluster/members/N       remove a node
+ *   POST   /admin/v1/cluster/transfer        {"id": N} or no body: hand leadership over
+ *
+ * Membership changes work on any node: a follower forwards them to the leader over the
+ * internal RPC (repl_change_submit).  With no leader known they answer 503 NoLeader.
+ * Cluster status knows the term, commit and applied index and the version only of the node
+ * that answers (libraft keeps the leader's view of its followers to itself); for the other
+ * members it reports what this node can tell: the configuration (id, Raft address, role),
+ * who leads, and "reachable" from a TCP connect to the member's Raft address with a short
+ * timeout (a listening port, not a healthy replica). */
 #ifndef UNIGW_NODE_ADMIN_API_H
 #define UNIGW_NODE_ADMIN_API_H
 
@@ -36,10 +49,12 @@
 
 struct node_admin;
 
-/* @m, @prop and @s3 stay owned by the caller and must outlive the API.
+struct repl;
+
+/* @m, @prop, @s3 and @repl stay owned by the caller and must outlive the API.
  * @region is copied (bucket records name it).  Returns GW_OK. */
 int node_admin_create(struct meta *m, struct meta_proposer *prop, struct s3_service *s3,
-                      const char *region, struct node_admin **out);
+                      struct repl *repl, const char *region, struct node_admin **out);
 /* NULL is a no-op.  No request may be in flight. */
 void node_admin_destroy(struct node_admin *a);
 

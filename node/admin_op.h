@@ -12,6 +12,7 @@
 #include "unigw/buf.h"
 #include "unigw/meta.h"
 #include "unigw/pool.h"
+#include "unigw/repl.h"
 #include "unigw/s3.h"
 #include "unigw/str.h"
 
@@ -25,6 +26,7 @@ struct node_admin {
     struct meta_proposer *prop;
     struct s3_service *s3;
     char *region;
+    struct repl *repl;
 };
 
 struct adm_op;
@@ -50,6 +52,9 @@ struct adm_op {
     adm_step_cb then;     /* what follows ensure_record() */
     char access[ADM_ACCESS_LEN + 1];
     char secret[ADM_SECRET_LEN + 1];
+    struct repl_status *cl_status; /* cluster status: the snapshot taken for the answer */
+    bool *cl_reach;                /* ... and each member's probe outcome (pool) */
+    struct repl_change cl_change;  /* the membership change being run */
 };
 
 /* Responses; each ends the exchange.  node__adm_respond_json steals @j (NULL
@@ -79,5 +84,7 @@ bool node__adm_body_string(struct adm_op *o, const char *name, struct gw_str *ou
 
 /* /admin/v1/buckets... (admin_bucket.c); @m is the method. */
 void node__adm_buckets_route(struct adm_op *o, struct gw_str m);
+/* /admin/v1/cluster... (admin_api.c, cluster section). */
+void node__adm_cluster_route(struct adm_op *o, struct gw_str m);
 
 #endif

@@ -276,7 +276,7 @@ static int start(struct node *n)
         rv = start_s3(n);
     }
     if (rv == 0) {
-        rv = node_admin_create(n->meta, n->proposer, n->s3, n->cfg.server.region,
+        rv = node_admin_create(n->meta, n->proposer, n->s3, n->repl, n->cfg.server.region,
                                &n->admin);
     }
     if (rv == 0) {
