@@ -38,25 +38,10 @@ struct part_copy {
 static int parse_copy_source(struct part_copy *c)
 {
     struct s3_req *q = c->q;
-    struct gw_str src = s3_header_get(q->http, "x-amz-copy-source");
-    struct gw_str path, rest;
-    char *dec = gw_arena_alloc(q->a, src.len + 1);
-    size_t n = 0;
+    int rv = s3__copy_source_parse(s3_header_get(q->http, "x-amz-copy-source"), q->a,
+                                   &c->src_bucket, &c->src_key);
 
-    gw_str_split(&src, '?', &path);
-    if (path.len > 0 && path.p[0] == '/') {
-        path.p++;
-        path.len--;
-    }
-    if (!gw_url_decode(path, dec, &n, false)) {
-        return GW_ERR_INVALID_COPY_SOURCE;
-    }
-    rest = gw_str_make(dec, n);
-    if (!gw_str_split(&rest, '/', &c->src_bucket) || rest.len == 0 || c->src_bucket.len == 0) {
-        return GW_ERR_INVALID_COPY_SOURCE;
-    }
-    c->src_key = rest;
-    return s3_path_key_check(c->src_key);
+    return rv != 0 ? rv : s3_path_key_check(c->src_key);
 }
 
 /* "bytes=first-last", both required (AWS refuses other forms here). */

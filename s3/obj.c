@@ -184,6 +184,28 @@ void s3__obj_headers(struct s3_req *q, const struct s3_obj *o)
     }
 }
 
+int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_str *bucket,
+                          struct gw_str *key)
+{
+    struct gw_str path;
+    char *dec = gw_arena_alloc(a, header.len + 1);
+    size_t n = 0;
+
+    gw_str_split(&header, '?', &path);
+    if (path.len > 0 && path.p[0] == '/') {
+        path = gw_str_make(path.p + 1, path.len - 1);
+    }
+    if (!gw_url_decode(path, dec, &n, false)) {
+        return GW_ERR_INVALID_COPY_SOURCE;
+    }
+    path = gw_str_make(dec, n);
+    if (!gw_str_split(&path, '/', bucket) || bucket->len == 0 || path.len == 0) {
+        return GW_ERR_INVALID_COPY_SOURCE;
+    }
+    *key = path;
+    return GW_OK;
+}
+
 int s3__fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -40,6 +40,12 @@ bool s3__etag_matches(struct gw_str cond, const char *etag);
  * GW_OK also when it did not exist. */
 int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key);
 
+/* Parse x-amz-copy-source ("bkt/key", "/bkt/key", percent-encoded once, an
+ * optional "?versionId=..." ignored; '+' stays '+'): views in @a.
+ * GW_OK or GW_ERR_INVALID_COPY_SOURCE. */
+int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_str *bucket,
+                          struct gw_str *key);
+
 /* fsync a directory by path (blocking). */
 int s3__fsync_dir(const char *path);
 

@@ -45,26 +45,10 @@ struct copy_op {
 static int parse_source(struct copy_op *c)
 {
     struct s3_req *q = c->q;
-    struct gw_str src = s3_header_get(q->http, "x-amz-copy-source");
-    struct gw_str path;
-    char *dec = gw_arena_alloc(q->a, src.len + 1);
-    size_t n = 0;
-    struct gw_str rest;
+    int rv = s3__copy_source_parse(s3_header_get(q->http, "x-amz-copy-source"), q->a,
+                                   &c->src_bucket, &c->src_key);
 
-    gw_str_split(&src, '?', &path);
-    if (path.len > 0 && path.p[0] == '/') {
-        path.p++;
-        path.len--;
-    }
-    if (!gw_url_decode(path, dec, &n, false)) {
-        return GW_ERR_INVALID_COPY_SOURCE;
-    }
-    rest = gw_str_make(dec, n);
-    if (!gw_str_split(&rest, '/', &c->src_bucket) || rest.len == 0 || c->src_bucket.len == 0) {
-        return GW_ERR_INVALID_COPY_SOURCE;
-    }
-    c->src_key = rest;
-    return s3_path_key_check(c->src_key);
+    return rv != 0 ? rv : s3_path_key_check(c->src_key);
 }
 
 static int parse_tagging(struct copy_op *c)

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "list.h"
+#include "obj.h"
 #include "path.h"
 #include "rehash.h"
 #include "policy.h"
@@ -377,26 +378,13 @@ static int bucket_access(struct s3_req *q, struct gw_str bucket, struct gw_str k
 static int copy_source_access(struct s3_req *q)
 {
     struct gw_str src = s3_header_get(q->http, "x-amz-copy-source");
-    struct gw_str path, bucket;
-    char *dec;
-    size_t n = 0;
+    struct gw_str bucket;
+    struct gw_str key;
 
-    if (src.p == NULL) {
+    if (src.p == NULL || s3__copy_source_parse(src, q->a, &bucket, &key) != 0) {
         return GW_OK;
     }
-    gw_str_split(&src, '?', &path);
-    if (path.len > 0 && path.p[0] == '/') {
-        path = gw_str_make(path.p + 1, path.len - 1);
-    }
-    dec = gw_arena_alloc(q->a, path.len + 1);
-    if (!gw_url_decode(path, dec, &n, false)) {
-        return GW_OK;
-    }
-    path = gw_str_make(dec, n);
-    if (!gw_str_split(&path, '/', &bucket) || bucket.len == 0 || path.len == 0) {
-        return GW_OK;
-    }
-    return bucket_access(q, bucket, path, "s3:GetObject");
+    return bucket_access(q, bucket, key, "s3:GetObject");
 }
 
 /* The one authorization decision.  Root and admins may do everything; any

@@ -29,6 +29,7 @@
 #include "unigw/checksum.h"
 #include "unigw/err.h"
 #include "sigv4.h"
+#include "xml_out.h"
 
 #define TERMINATOR "aws4_request"
 
@@ -79,22 +80,6 @@ static struct gw_str encode_dup(struct gw_arena *a, struct gw_str in, bool keep_
     return gw_str_make(p, n);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe;
-    unsigned doy;
-    unsigned doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 /* Parse @n decimal digits at @p; false on a non-digit. */
 static bool digits(const char *p, size_t n, unsigned *out)
 {
@@ -117,7 +102,7 @@ static bool civil_to_epoch(unsigned y, unsigned mo, unsigned d, unsigned h, unsi
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
         return false;
     }
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    *out = s3__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return true;
 }
 

@@ -150,7 +150,7 @@ void s3_url_encode_key(struct gw_buf *b, struct gw_str key)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t s3__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     int64_t era;
     unsigned yoe;
@@ -319,7 +319,7 @@ int s3_http_date_parse(struct gw_str s, int64_t *sec)
         (mon == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))) {
         return GW_ERR_INVALID_ARGUMENT;
     }
-    *sec = days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + hms[0] * 3600 +
+    *sec = s3__days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + hms[0] * 3600 +
            hms[1] * 60 + hms[2];
     return GW_OK;
 }

@@ -82,6 +82,10 @@ void s3_url_encode_key(struct gw_buf *b, struct gw_str key);
 
 /* Format @ns (nanoseconds since the epoch, UTC) as "2026-11-25T11:16:48.000Z"
  * into @out (S3_ISO8601_LEN + 1 bytes); returns the length. */
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil); shared with the SigV4 date parser. */
+int64_t s3__days_from_civil(int64_t y, unsigned m, unsigned d);
+
 size_t s3_time_iso8601(int64_t ns, char *out);
 /* Format @sec as an RFC 1123 HTTP date, "Wed, 25 Nov 2026 11:16:48 GMT", into
  * @out (S3_HTTP_DATE_LEN + 1 bytes); returns the length. */
