@@ -381,3 +381,150 @@ def test_bad_environment(tmp_path):
     p = subprocess.run(["bash", SCRIPT, "status"], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 1 and b"no cluster" in p.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# the files for real hosts: example configs, systemd unit, DNS examples
+
+DEPLOY = os.path.join(os.path.dirname(SCRIPT))
+
+
+def _print_config(path):
+    p = subprocess.run([util.unigw_bin(), "--config", path, "--print-config"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def _conf_value(text, key):
+    m = re.search(r"^%s = ?(.*)$" % re.escape(key), text, re.M)
+    assert m, "no %s in\n%s" % (key, text)
+    return m.group(1).strip()
+
+
+def test_host_configs(tmp_path):
+    peers = set()
+    ids = set()
+    for n in (1, 2, 3):
+        src = os.path.join(DEPLOY, "conf", "cluster-node%d.conf" % n)
+        # As shipped, the placeholder key is refused: a node never starts with it.
+        rc, _, err = _print_config(src)
+        assert rc != 0 and "cluster_key" in err, (src, rc, err)
+        with open(src) as f:
+            text = f.read()
+        key = "%064x" % (n * 0x1234567)
+        dst = tmp_path / ("node%d.conf" % n)
+        dst.write_text(re.sub(r"^cluster_key = .*$", "cluster_key = " + key, text, flags=re.M))
+        rc, out, err = _print_config(str(dst))
+        assert rc == 0, (src, err)
+        ip = "10.0.0.1%d" % n
+        assert _conf_value(out, "listen") == ip + ":9000"
+        assert _conf_value(out, "raft_id") == str(n)
+        assert _conf_value(out, "raft_listen") == ip + ":9100"
+        assert _conf_value(out, "rpc_listen") == ip + ":9101"
+        assert _conf_value(out, "mount") == "/srv/unigw"
+        assert not _conf_value(out, "data_dir").startswith("/srv/unigw")
+        assert key not in out, "--print-config shows the cluster key"
+        peers.add(_conf_value(out, "peers"))
+        ids.add(_conf_value(out, "id"))
+    assert peers == {"1=10.0.0.11:9100,2=10.0.0.12:9100,3=10.0.0.13:9100"}
+    assert len(ids) == 3
+
+
+def test_systemd_unit(tmp_path):
+    path = os.path.join(DEPLOY, "systemd", "unigw@.service")
+    with open(path) as f:
+        text = f.read()
+
+    def values(key):
+        return re.findall(r"^%s=(.*)$" % key, text, re.M)
+    assert values("ExecStart") == ["/usr/local/bin/unigw --config /etc/unigw/%i.conf"]
+    assert values("Restart") == ["on-failure"]
+    assert values("LimitNOFILE") == ["65536"]
+    assert values("KillSignal") == ["SIGTERM"]
+    assert int(values("TimeoutStopSec")[0]) >= 30
+    assert "remote-fs.target" in values("After")[0].split()
+    assert values("User") == ["unigw"]
+    analyze = util.which("systemd-analyze")
+    if analyze is None:
+        return
+    # systemd's own parser: no unknown keys or sections (the binary path is swapped for the
+    # one under test, which systemd-analyze requires to exist).
+    unit = tmp_path / "unigw@node1.service"
+    unit.write_text(text.replace("/usr/local/bin/unigw", util.unigw_bin()))
+    p = subprocess.run([analyze, "verify", "--man=no", str(unit)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    out = p.stdout.decode()
+    assert "Unknown" not in out and "ignoring" not in out, out
+
+
+def _dns_query_a(port, name):
+    """A records of @name from a DNS server on 127.0.0.1:@port (one UDP query)."""
+    import struct
+    q = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+    for part in name.split("."):
+        q += bytes([len(part)]) + part.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+    finally:
+        s.close()
+    count = struct.unpack(">H", data[6:8])[0]
+    i = len(q)
+    out = []
+    for _ in range(count):
+        if data[i] & 0xC0 == 0xC0:
+            i += 2
+        else:
+            while data[i]:
+                i += data[i] + 1
+            i += 1
+        typ, _, _, rdlen = struct.unpack(">HHIH", data[i:i + 10])
+        i += 10
+        if typ == 1:
+            out.append(socket.inet_ntoa(data[i:i + 4]))
+        i += rdlen
+    return out
+
+
+def test_dnsmasq_round_robin(tmp_path):
+    dnsmasq = util.which("dnsmasq", "/usr/sbin/dnsmasq")
+    if not os.access(dnsmasq, os.X_OK):
+        pytest.skip("dnsmasq is not installed")
+    conf = os.path.join(DEPLOY, "dns", "dnsmasq-unigw.conf")
+    util.run([dnsmasq, "--test", "-C", conf])
+    port = util.alloc_ports("127.0.0.1", 1)[0]
+    proc = subprocess.Popen([dnsmasq, "-k", "-C", conf, "--no-resolv", "--no-hosts",
+                             "-p", str(port), "--listen-address=127.0.0.1", "--bind-interfaces",
+                             "--pid-file=" + str(tmp_path / "dnsmasq.pid")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        answers = None
+        for _ in range(50):
+            try:
+                answers = _dns_query_a(port, "s3.example.com")
+                break
+            except OSError:
+                time.sleep(0.1)
+        nodes = {"10.0.0.11", "10.0.0.12", "10.0.0.13"}
+        assert answers is not None and set(answers) == nodes and len(answers) == 3
+        assert set(_dns_query_a(port, "my-bucket.s3.example.com")) == nodes
+        orders = {tuple(_dns_query_a(port, "s3.example.com")) for _ in range(10)}
+        assert len(orders) > 1, "answers are not rotated: %r" % orders
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_bind_zone_records():
+    with open(os.path.join(DEPLOY, "dns", "bind-s3.example.com.zone")) as f:
+        lines = [ln.split(";")[0].split() for ln in f]
+    recs = [ln for ln in lines if len(ln) == 4 and ln[1:3] == ["IN", "A"]]
+    by_name = {}
+    for name, _, _, addr in recs:
+        socket.inet_aton(addr)
+        by_name.setdefault(name, set()).add(addr)
+    nodes = {"10.0.0.11", "10.0.0.12", "10.0.0.13"}
+    assert by_name["s3"] == nodes and by_name["*.s3"] == nodes
