@@ -86,6 +86,35 @@ def alloc_ports(addr, count):
     return ports
 
 
+def _port_free(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def alloc_port_pair(addr, tries=50):
+    """Two consecutive free ports (P, P + 1) on @addr."""
+    for _ in range(tries):
+        port = alloc_ports(addr, 1)[0]
+        if port < 65535 and _port_free(addr, port + 1):
+            return port, port + 1
+    raise GatewayError("no two consecutive free ports on %s" % addr)
+
+
+def alloc_common_port(addrs, tries=50):
+    """A port free on every address of @addrs (probed as alloc_ports does)."""
+    for _ in range(tries):
+        port = alloc_ports(addrs[0], 1)[0]
+        if all(_port_free(addr, port) for addr in addrs[1:]):
+            return port
+    raise GatewayError("no port free on all of %s" % ", ".join(addrs))
+
+
 # ----------------------------------------------------------------------------------------------
 # processes
 
@@ -118,6 +147,7 @@ class Node:
         self.extra_args = list(extra_args)
         self.proc = None
         self.expected_exit = False
+        self.gid = None
 
     @property
     def endpoint(self):
@@ -152,9 +182,19 @@ class Node:
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         log = open(self.log_path, "ab")
+        preexec = None
+        if self.gid is not None:
+            # A group id of its own marks this node's sockets (nft `meta skgid`), so that
+            # partition tests can drop exactly its traffic; uid 0 keeps its file access.
+            gid = self.gid
+
+            def preexec():
+                os.setgroups([])
+                os.setgid(gid)
         try:
             self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=env)
+                                         stderr=subprocess.STDOUT, env=env,
+                                         preexec_fn=preexec)
         finally:
             log.close()
         self.expected_exit = False
@@ -221,7 +261,8 @@ class Node:
 class Cluster:
     """N unigw nodes sharing one mount directory, each with its own data directory."""
 
-    def __init__(self, base, nodes=1, extra_args=(), mount=None, config=None):
+    def __init__(self, base, nodes=1, extra_args=(), mount=None, config=None,
+                 common_port=False):
         self.base = str(base)
         os.makedirs(self.base, exist_ok=True)
         self.mount = mount or os.path.join(self.base, "mount")
@@ -237,10 +278,17 @@ class Cluster:
         self.cluster_key = "".join(random.SystemRandom().choice("0123456789abcdef")
                                    for _ in range(64))
         self.nodes = []
-        for i in range(nodes):
-            addr = "127.0.0.%d" % (11 + i)
-            port, raft_port, rpc_port = alloc_ports(addr, 3)
-            self.nodes.append(Node(self, i, addr, port, extra_args, raft_port, rpc_port))
+        addrs = ["127.0.0.%d" % (11 + i) for i in range(nodes)]
+        # With @common_port every node listens for S3 on the same port (one host name
+        # resolving to all addresses, as with DNS round-robin).
+        common = alloc_common_port(addrs) if common_port else None
+        for i, addr in enumerate(addrs):
+            # A leader's RPC address is its Raft port + 1 (raft/forward.c derives it from the
+            # Raft address), so every node's rpc_listen follows that rule.
+            port = alloc_ports(addr, 1)[0]
+            raft_port, rpc_port = alloc_port_pair(addr)
+            self.nodes.append(Node(self, i, addr, common or port, extra_args, raft_port,
+                                   rpc_port))
         # A single node is a one-voter cluster; several bootstrap together.
         self.peers = ",".join("%d=%s" % (n.node_id, n.raft_addr)
                               for n in self.nodes) if nodes > 1 else ""
@@ -754,3 +802,172 @@ def raw_request_bytes(cluster, method, path, query=None, headers=None, body=b"",
     out = "%s %s%s HTTP/1.1\r\n" % (method, path, "?" + qs if qs else "")
     out += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
     return out.encode("utf-8") + body
+
+
+# ----------------------------------------------------------------------------------------------
+# Raft clusters: leader discovery through /metrics, kill -9, restart, partitions
+
+
+def node_metrics(node, timeout=2):
+    """GET /metrics of @node as {"name{labels}": float}; raises OSError when unreachable."""
+    status, _, body = http_request(node.endpoint, "GET", "/metrics", timeout=timeout)
+    if status != 200:
+        raise OSError("node %d: /metrics answered %d" % (node.node_id, status))
+    out = {}
+    for line in body.decode("utf-8", "replace").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            continue
+    return out
+
+
+def node_raft(node, timeout=2):
+    """(state, term, commit index, applied index, leader known) of @node, or None when it
+    does not answer."""
+    try:
+        m = node_metrics(node, timeout=timeout)
+    except OSError:
+        return None
+    state = None
+    for s in ("leader", "follower", "candidate", "unavailable"):
+        if m.get('unigw_raft_state{state="%s"}' % s) == 1:
+            state = s
+    return (state, int(m.get("unigw_raft_term", -1)), int(m.get("unigw_raft_commit_index", -1)),
+            int(m.get("unigw_raft_applied_index", -1)), m.get("unigw_raft_leader_known") == 1)
+
+
+def node_alive(node):
+    return node.proc is not None and node.proc.poll() is None
+
+
+def leader_index(cluster, among=None):
+    """Index of the node that reports itself leader (the one of the highest term when several
+    do, e.g. a cut-off old leader), or None.  @among: the node indexes to ask."""
+    best = None
+    for i in (among if among is not None else range(len(cluster.nodes))):
+        n = cluster.nodes[i]
+        if not node_alive(n):
+            continue
+        r = node_raft(n)
+        if r is not None and r[0] == "leader" and (best is None or r[1] > best[1]):
+            best = (i, r[1])
+    return None if best is None else best[0]
+
+
+def wait_leader(cluster, timeout=15.0, among=None, exclude=()):
+    """Wait until one of @among (default: all) minus @exclude is leader and every other
+    live node of @among knows a leader; returns its index."""
+    idx = [i for i in (among if among is not None else range(len(cluster.nodes)))
+           if i not in exclude]
+    deadline = time.monotonic() + timeout
+    while True:
+        lead = leader_index(cluster, among=idx)
+        if lead is not None:
+            known = [node_raft(cluster.nodes[i]) for i in idx
+                     if node_alive(cluster.nodes[i])]
+            if all(k is not None and k[4] for k in known):
+                return lead
+        if time.monotonic() > deadline:
+            states = {cluster.nodes[i].node_id: node_raft(cluster.nodes[i]) for i in idx}
+            raise GatewayError("no leader among nodes %s after %.1f s: %r"
+                               % ([cluster.nodes[i].node_id for i in idx], timeout, states))
+        time.sleep(0.05)
+
+
+def wait_applied(cluster, index, target, timeout=20.0):
+    """Wait until node @index has applied at least @target; returns its applied index."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        r = node_raft(cluster.nodes[index])
+        last = r
+        if r is not None and r[3] >= target:
+            return r[3]
+        if time.monotonic() > deadline:
+            raise GatewayError("node %d applied %r < %d after %.0f s"
+                               % (cluster.nodes[index].node_id, last, target, timeout))
+        time.sleep(0.1)
+
+
+def kill9(node):
+    """SIGKILL @node (an expected exit) and reap it."""
+    node.expected_exit = True
+    if node.proc is not None and node.proc.poll() is None:
+        node.proc.kill()
+        node.proc.wait(10)
+
+
+def restart(node, timeout=READY_TIMEOUT):
+    """Start @node again on its data directory and wait until it is ready."""
+    node.start()
+    node.wait_ready(timeout)
+
+
+NFT = "/usr/sbin/nft"
+
+
+class Partition:
+    """nftables rules on the loopback that cut one node's Raft and RPC traffic off from the
+    others, in both directions; its S3 port stays reachable.  The node must have been
+    started with its own group id (Node.gid) so that its outgoing connections, whose source
+    address is 127.0.0.1, can be told apart (`meta skgid`)."""
+
+    def __init__(self, cluster, index):
+        self.cluster = cluster
+        self.node = cluster.nodes[index]
+        self.table = "unigw_itest_%d_%d" % (os.getpid(), self.node.node_id)
+        self.active = False
+
+    @staticmethod
+    def usable():
+        """None when nft can add rules here, else the reason it cannot."""
+        if not os.access(NFT, os.X_OK):
+            return "%s is missing (deploy/deps.sh installs nftables)" % NFT
+        t = "unigw_itest_probe_%d" % os.getpid()
+        p = subprocess.run([NFT, "add", "table", "inet", t], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            return "nft not permitted: %s" % p.stderr.decode(errors="replace").strip()
+        subprocess.run([NFT, "delete", "table", "inet", t], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+        return None
+
+    def rules(self):
+        n = self.node
+        assert n.gid is not None, "node %d has no group id of its own" % n.node_id
+        own = "{ %d, %d }" % (n.raft_port, n.rpc_port)
+        others = []
+        for o in self.cluster.nodes:
+            if o is not n:
+                others += [o.raft_port, o.rpc_port]
+        others = "{ %s }" % ", ".join(str(p) for p in others)
+        return "\n".join([
+            "table inet %s {" % self.table,
+            "  chain out {",
+            "    type filter hook output priority 0; policy accept;",
+            # its own connections to the others' Raft and RPC listeners
+            "    meta skgid %d tcp dport %s drop" % (n.gid, others),
+            # the others' connections to its listeners, and its answers on them
+            "    ip daddr %s tcp dport %s drop" % (n.addr, own),
+            "    ip saddr %s tcp sport %s drop" % (n.addr, own),
+            "  }",
+            "}",
+            ""])
+
+    def cut(self):
+        p = subprocess.run([NFT, "-f", "-"], input=self.rules().encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise GatewayError("nft -f failed: %s\n%s" % (p.stderr.decode(errors="replace"),
+                                                           self.rules()))
+        self.active = True
+
+    def heal(self):
+        if self.active:
+            subprocess.run([NFT, "delete", "table", "inet", self.table],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.active = False
