@@ -34,6 +34,7 @@ struct adm_opts {
     const char *config; /* --config FILE */
     bool is_json;
     bool is_admin; /* user create --admin */
+    bool is_standby; /* cluster add-node --standby */
     bool is_help;
     const char *owner; /* bucket create --owner */
     const char *group;
@@ -94,7 +95,7 @@ int adm_http(const struct adm_opts *o, const char *method, const char *path, con
 int adm_http_parse(struct gw_str raw, bool is_eof, int *status, struct gw_buf *body);
 
 /* Output: a table of rows, aligned columns, a header line. */
-#define ADM_TABLE_MAX_COLS 8
+#define ADM_TABLE_MAX_COLS 10
 struct adm_table {
     size_t n_cols;
     const char *const *head;
@@ -120,6 +121,7 @@ int adm_cmd_user(struct adm_ctx *c);
 int adm_cmd_key(struct adm_ctx *c);
 int adm_cmd_bucket(struct adm_ctx *c);
 int adm_cmd_policy(struct adm_ctx *c);
+int adm_cmd_cluster(struct adm_ctx *c);
 /* Shared by the commands: call the API and decode the JSON answer into
  * *@json (NULL when the body is not JSON).  Prints the error and returns
  * the exit code when it is not a 2xx. */

@@ -38,6 +38,8 @@ static bool set_flag(struct adm_opts *o, const char *name)
         o->is_json = true;
     } else if (strcmp(name, "admin") == 0) {
         o->is_admin = true;
+    } else if (strcmp(name, "standby") == 0) {
+        o->is_standby = true;
     } else if (strcmp(name, "help") == 0) {
         o->is_help = true;
     } else {
@@ -246,6 +248,8 @@ void adm_usage(FILE *f)
           "  bucket create NAME --owner USER | list | show NAME | delete NAME |\n"
           "         set-owner NAME USER\n"
           "  policy get BUCKET | set BUCKET FILE (- for stdin) | delete BUCKET\n"
+          "  cluster status | add-node ID RAFT_ADDRESS [--standby] | remove-node ID |\n"
+          "         transfer-leader [ID]\n"
           "\n"
           "Endpoint and credentials: flags, else UNIGW_ENDPOINT, UNIGW_ACCESS_KEY,\n"
           "UNIGW_SECRET_KEY, else ~/.config/unigw/admin.conf (endpoint = ..., access_key = ...,\n"

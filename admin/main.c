@@ -18,7 +18,8 @@ static int dispatch(struct adm_ctx *c)
     } groups[] = {{"user", adm_cmd_user},
                   {"key", adm_cmd_key},
                   {"bucket", adm_cmd_bucket},
-                  {"policy", adm_cmd_policy}};
+                  {"policy", adm_cmd_policy},
+                  {"cluster", adm_cmd_cluster}};
 
     for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
         if (strcmp(c->o->group, groups[i].name) == 0) {

@@ -59,6 +59,23 @@ static void double_dash(void **state)
     assert_string_equal(o.args[0], "--odd");
 }
 
+/* cluster add-node takes --standby anywhere; --standby=x is not a value option. */
+static void standby_flag(void **state)
+{
+    char **v = ARGV("cluster", "add-node", "--standby", "4", "10.0.0.4:9100");
+    char **bad = ARGV("cluster", "add-node", "--standby=yes", "4", "10.0.0.4:9100");
+    struct adm_opts o;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse_v(v, 6, &o, err), GW_OK);
+    assert_true(o.is_standby);
+    assert_string_equal(o.group, "cluster");
+    assert_int_equal(o.n_args, 2);
+    assert_string_equal(o.args[1], "10.0.0.4:9100");
+    assert_int_equal(parse_v(bad, 6, &o, err), GW_ERR_INVALID_ARGUMENT);
+}
+
 /* If the command line is wrong, then parsing fails with a sentence. */
 static void usage_errors(void **state)
 {
@@ -174,6 +191,7 @@ int main(void)
         cmocka_unit_test(options_anywhere), cmocka_unit_test(double_dash),
         cmocka_unit_test(usage_errors),     cmocka_unit_test(precedence),
         cmocka_unit_test(config_errors),
+        cmocka_unit_test(standby_flag),
     };
     return cmocka_run_group_tests_name("admin/args", tests, NULL, NULL);
 }
