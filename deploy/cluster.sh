@@ -105,7 +105,9 @@ state_load() {
     check_num "$s3_port" 1 65535 "s3_port in $dir/cluster.env"
     check_num "$raft_port" 1 65534 "raft_port in $dir/cluster.env"
     [ ${#cluster_key} -eq 64 ] || die "$dir/cluster.env: bad cluster_key"
-    [ -n "$access_key" ] && [ -n "$secret_key" ] || die "$dir/cluster.env: no root key"
+    if [ -z "$access_key" ] || [ -z "$secret_key" ]; then
+        die "$dir/cluster.env: no root key"
+    fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -351,8 +353,9 @@ check_num "$s3_port" 1 65535 UNIGW_S3_PORT
 check_num "$raft_port" 1 65534 UNIGW_RAFT_PORT
 check_num "$ready_timeout" 1 3600 UNIGW_CLUSTER_TIMEOUT
 check_num "$stop_timeout" 1 3600 UNIGW_STOP_TIMEOUT
-[ "$s3_port" != "$raft_port" ] && [ "$s3_port" != $((raft_port + 1)) ] ||
+if [ "$s3_port" = "$raft_port" ] || [ "$s3_port" = $((raft_port + 1)) ]; then
     die "UNIGW_S3_PORT must differ from UNIGW_RAFT_PORT and UNIGW_RAFT_PORT + 1"
+fi
 
 if [ "$cmd" = start ] || [ "$cmd" = restart ]; then
     [ -x "$bin" ] || die "$bin is missing or not executable (make build, or set UNIGW_BIN)"

@@ -371,6 +371,10 @@ def test_bad_environment(tmp_path):
     p = subprocess.run(["bash", SCRIPT, "start"], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60)
     assert p.returncode == 1 and b"UNIGW_S3_PORT" in p.stderr
+    env.update({"UNIGW_S3_PORT": "9101", "UNIGW_RAFT_PORT": "9100"})
+    p = subprocess.run(["bash", SCRIPT, "start"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    assert p.returncode == 1 and b"must differ" in p.stderr
     env["UNIGW_S3_PORT"] = "9000"
     env["UNIGW_BIN"] = str(tmp_path / "missing")
     p = subprocess.run(["bash", SCRIPT, "start"], env=env, stdout=subprocess.PIPE,
