@@ -267,8 +267,9 @@ static void user_changed_cb(void *arg, int rv, int result)
     } else if (meta_user_get(o->adm->meta, o->name, &u) != 0) {
         node__adm_respond_rv(o, GW_ERR_INTERNAL);
     } else {
-        node__adm_respond_json(o, gw_str_eq_c(o->x->req.method, "POST") && o->n_seg == 1 ? 201 : 200,
-                     user_json(&u));
+        bool is_create = gw_str_eq_c(o->x->req.method, "POST") && o->n_seg == 1;
+
+        node__adm_respond_json(o, is_create ? 201 : 200, user_json(&u));
     }
 }
 
@@ -835,7 +836,8 @@ static void users_route(struct adm_op *o, struct gw_str m)
     if (o->n_seg == 1 && gw_str_eq_c(m, "GET")) {
         user_list(o);
     } else if (o->n_seg == 1 && gw_str_eq_c(m, "POST")) {
-        if (node__adm_body_json(o) && node__adm_body_string(o, "name", &o->name) && body_bool(o, "admin", &o->flag)) {
+        if (node__adm_body_json(o) && node__adm_body_string(o, "name", &o->name) &&
+            body_bool(o, "admin", &o->flag)) {
             if (!user_name_ok(o->name)) {
                 user_changed_cb(o, 0, GW_ERR_INVALID_ARGUMENT);
                 return;
@@ -855,8 +857,8 @@ static void users_route(struct adm_op *o, struct gw_str m)
     } else if (gw_str_eq_c(verb, "keys") && gw_str_eq_c(m, "POST")) {
         key_create(o);
     } else {
-        node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.", (int)m.len, m.p,
-                    (int)o->x->req.target.len, o->x->req.target.p);
+        node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.",
+                              (int)m.len, m.p, (int)o->x->req.target.len, o->x->req.target.p);
     }
 }
 
@@ -877,8 +879,8 @@ static void route(struct adm_op *o)
     } else if (gw_str_eq_c(top, "cluster") && o->n_seg <= 3) {
         node__adm_cluster_route(o, m);
     } else {
-        node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.", (int)m.len, m.p,
-                    (int)o->x->req.target.len, o->x->req.target.p);
+        node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.",
+                              (int)m.len, m.p, (int)o->x->req.target.len, o->x->req.target.p);
     }
 }
 
@@ -992,12 +994,13 @@ void node_admin_handle(struct node_admin *a, struct s3_exchange *x)
         return;
     }
     if (!o->id.is_admin) {
-        node__adm_respond_err(o, 403, "AccessDenied", "The admin API is for admin users; '%s' is not one.",
-                    o->id.user);
+        node__adm_respond_err(o, 403, "AccessDenied",
+                              "The admin API is for admin users; '%s' is not one.", o->id.user);
         return;
     }
     if (o->id.is_streaming) {
-        node__adm_respond_err(o, 400, "InvalidRequest", "The admin API takes no aws-chunked bodies.");
+        node__adm_respond_err(o, 400, "InvalidRequest",
+                              "The admin API takes no aws-chunked bodies.");
         return;
     }
     if (!split_path(o)) {

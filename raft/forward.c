@@ -2,9 +2,10 @@
  *
  * Server side (every node listens on its RPC address): a connection reads frames, verifies
  * each frame's HMAC-SHA256 under the cluster secret (a frame that fails is refused: the
- * connection is closed without an answer), and hands PROPOSE to repl__core_apply and READ
- * to repl__core_read_index, CHANGE to repl__change_local.  The reply carries the entry's index and outcome; a node that is
- * not the leader answers NOT_LEADER.  A connection that closes with requests in flight is
+ * connection is closed without an answer), and hands PROPOSE to repl__core_apply, READ to
+ * repl__core_read_index and CHANGE (a membership change) to repl__change_local.  The reply
+ * carries the outcome (and a proposal's entry index); a node that is not the leader
+ * answers NOT_LEADER.  A connection that closes with requests in flight is
  * freed when the last of them completes (its reply is dropped).
  *
  * Client side: one connection to the current leader's RPC address (its Raft address, port
