@@ -295,3 +295,8 @@ awk -F'|' '
         printf "%-44s %12s %12s %8s  %s, %s is better\n", $1, $4, $5, r, $2,
                ($3 == "high" ? "higher" : "lower")
     }' "$results"
+
+# 4. Metadata writes (PutObjectTagging, 32 clients) on one node vs the three-node Raft
+#    cluster, and kill -9 of the leader to the first acknowledged write: its own table.
+echo
+"$PY" "$here/cluster_bench.py" "$BIN" || die "cluster_bench.py failed"

@@ -438,7 +438,8 @@ class Workload:
         self.s3 = clients(cl, connect_timeout=2, read_timeout=15)
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.acks = []            # (time, kind)
+        self.acks = []            # (time acknowledged, kind, time first sent)
+        self.local = threading.local()
         self.tags = {}            # key -> last acknowledged value
         self.parts = {}           # part number -> etag
         self.policies = {}        # bucket -> last acknowledged policy
@@ -452,6 +453,7 @@ class Workload:
         None when one of the error codes @accept comes back (the write was applied by an
         earlier attempt whose answer was lost)."""
         i = start
+        self.local.t0 = time.monotonic()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             s3 = self.s3[i % len(self.s3)]
@@ -474,7 +476,7 @@ class Workload:
 
     def ack(self, kind):
         with self.lock:
-            self.acks.append((time.monotonic(), kind))
+            self.acks.append((time.monotonic(), kind, self.local.t0))
 
     def tagger(self, w):
         i = 0
@@ -588,11 +590,13 @@ def test_kill9_leader_during_writes(cl_fresh):
     t_elected = time.monotonic() - t_kill
     time.sleep(2.5)
     w.finish()
-    after = [t for t, _ in w.acks if t > t_kill]
+    # writes first sent after the kill: they need the new leader
+    after = [t for t, _, t0 in w.acks if t0 > t_kill]
     first_write = (min(after) - t_kill) if after else None
-    kinds = {k: sum(1 for _, x in w.acks if x == k) for k in ("tag", "part", "policy", "bucket")}
-    print("kill -9 leader node %d: new leader node %d after %.2f s; first acknowledged write "
-          "%.2f s after the kill; %d writes acknowledged (%r), %d retries"
+    kinds = {k: sum(1 for _, x, _ in w.acks if x == k) for k in ("tag", "part", "policy",
+                                                                  "bucket")}
+    print("kill -9 leader node %d: new leader node %d after %.2f s; first write sent after "
+          "the kill acknowledged %.2f s after it; %d writes acknowledged (%r), %d retries"
           % (lead + 1, new + 1, t_elected, first_write if first_write is not None else -1,
              len(w.acks), kinds, w.retries))
     assert not w.errors, w.errors
