@@ -9,6 +9,8 @@
 #   2. 1 GiB GET on one connection (presigned URL) versus nginx serving the same file
 #      (sendfile on; nginx's root is unigw's mount, so it is the very same file);
 #   3. 4 KiB GET, wrk -c64 -t2, requests/s and latency p50/p99, versus nginx on the same file.
+#   4. metadata writes on one node vs the three-node Raft cluster and kill -9 of the leader
+#      (tests/bench/cluster_bench.py, a table of its own; no nginx counterpart).
 # Servers, ports, files and configs live in one temp dir; everything is stopped and removed
 # on exit.  See tests/bench/README.md for the meaning of every number.
 #
