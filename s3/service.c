@@ -514,12 +514,32 @@ static void barrier_done_cb(void *arg, int rv, int result)
     dispatch(q);
 }
 
+/* Requests naming an upload that this replica does not hold yet (created a
+ * moment ago through another node) wait for a read barrier before they look
+ * again; when the upload is here already they go ahead at once. */
+static bool upload_missing_here(struct s3_req *q)
+{
+    const struct s3_param *id = s3_route_param(&q->rt, "uploadId");
+    struct meta_upload u;
+
+    switch (q->rt.op) {
+    case S3_OP_UPLOAD_PART:
+    case S3_OP_UPLOAD_PART_COPY:
+    case S3_OP_COMPLETE_MULTIPART_UPLOAD:
+    case S3_OP_ABORT_MULTIPART_UPLOAD:
+        break;
+    default:
+        return false;
+    }
+    return id != NULL && meta_upload_get(q->svc->meta, q->rt.bucket, id->value, &u, NULL) != 0;
+}
+
 static void dispatch_consistent(struct s3_req *q)
 {
     struct meta_proposer *p = q->svc->proposer;
     int rv;
 
-    if (!needs_barrier(q->rt.op) || p->barrier == NULL) {
+    if ((!needs_barrier(q->rt.op) && !upload_missing_here(q)) || p->barrier == NULL) {
         dispatch(q);
         return;
     }
@@ -527,6 +547,41 @@ static void dispatch_consistent(struct s3_req *q)
     if (rv != 0) {
         s3_err_respond(q, rv);
     }
+}
+
+/* This replica holds no record of the bucket: it may have been created
+ * through another node a moment ago, with an owner this replica does not
+ * know yet.  (A bucket made through POSIX has no record either; refusing
+ * one of those costs a read barrier, which is cheap and rare.) */
+static bool record_missing_here(struct s3_req *q)
+{
+    struct meta_bucket b;
+
+    return q->rt.bucket.len > 0 && !q->is_anonymous && q->svc->proposer->barrier != NULL &&
+           meta_bucket_get(q->svc->meta, q->rt.bucket, &b) == GW_ERR_NO_SUCH_BUCKET;
+}
+
+static void reauthorize_cb(void *arg, int rv, int result)
+{
+    struct s3_req *q = arg;
+
+    (void)result;
+    if (rv == 0) {
+        rv = authorize(q);
+    }
+    if (rv != 0) {
+        s3_err_respond(q, rv == GW_ERR_NOT_LEADER ? GW_ERR_ACCESS_DENIED : rv);
+        return;
+    }
+    dispatch_consistent(q);
+}
+
+/* Decide again once this replica has caught up with every committed write. */
+static bool reauthorize_after_barrier(struct s3_req *q)
+{
+    struct meta_proposer *p = q->svc->proposer;
+
+    return p->barrier(p, reauthorize_cb, q) == 0;
 }
 
 void s3_service_set_available(struct s3_service *s, bool available)
@@ -562,6 +617,9 @@ void s3_handle(struct s3_service *s, struct s3_exchange *x)
     }
     if (rv == 0) {
         rv = authorize(q);
+    }
+    if (rv == GW_ERR_ACCESS_DENIED && record_missing_here(q) && reauthorize_after_barrier(q)) {
+        return;
     }
     if (rv != 0) {
         s3_err_respond(q, rv);
