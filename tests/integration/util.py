@@ -934,7 +934,22 @@ class Partition:
             return "nft not permitted: %s" % p.stderr.decode(errors="replace").strip()
         subprocess.run([NFT, "delete", "table", "inet", t], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE)
+        Partition.remove_stale()
         return None
+
+    @staticmethod
+    def remove_stale():
+        """Delete the tables a killed test run left (named after a pid that is gone)."""
+        p = subprocess.run([NFT, "list", "tables"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        for line in p.stdout.decode(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) != 3 or not parts[2].startswith("unigw_itest_"):
+                continue
+            pid = parts[2].split("_")[2]
+            if pid.isdigit() and not os.path.exists("/proc/%s" % pid):
+                subprocess.run([NFT, "delete", "table", parts[1], parts[2]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def rules(self):
         n = self.node
