@@ -979,6 +979,18 @@ bool node_admin_matches(struct gw_str target)
     return target.len >= n && memcmp(target.p, NODE_ADMIN_PREFIX, n) == 0;
 }
 
+static void admin_barrier_cb(void *arg, int rv, int result)
+{
+    struct adm_op *o = arg;
+
+    (void)result;
+    if (rv != 0) {
+        node__adm_respond_rv(o, rv);
+        return;
+    }
+    body_pump(o);
+}
+
 void node_admin_handle(struct node_admin *a, struct s3_exchange *x)
 {
     struct adm_op *o = gw_arena_zalloc(x->arena, sizeof *o);
@@ -1005,6 +1017,12 @@ void node_admin_handle(struct node_admin *a, struct s3_exchange *x)
     }
     if (!split_path(o)) {
         node__adm_respond_err(o, 400, "InvalidRequest", "Malformed admin path.");
+        return;
+    }
+    /* Admin requests read before they write (does the user exist? the bucket?):
+     * on a cluster they first wait until this replica holds every committed
+     * write, so a user created through another node a moment ago is here. */
+    if (a->prop->barrier != NULL && a->prop->barrier(a->prop, admin_barrier_cb, o) == 0) {
         return;
     }
     body_pump(o);

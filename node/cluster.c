@@ -72,6 +72,14 @@ static uint64_t pick_id(const struct node_config *cfg, const struct repl_peer *p
     return cfg->cluster.raft_id != 0 ? cfg->cluster.raft_id : 1;
 }
 
+static bool rpc_is_raft_plus_one(const struct node_config *cfg)
+{
+    char want[REPL_ADDR_MAX];
+
+    return repl_addr_rpc(cfg->cluster.raft_listen, want) == 0 &&
+           strcmp(want, cfg->cluster.rpc_listen) == 0;
+}
+
 int node_repl_start(const struct node_config *cfg, uv_loop_t *loop, struct meta *m,
                     const uint8_t cluster_key[META_CLUSTER_KEY_LEN], struct repl **out,
                     bool *is_founder)
@@ -93,6 +101,15 @@ int node_repl_start(const struct node_config *cfg, uv_loop_t *loop, struct meta 
     if (rv != 0) {
         GW_LOG(GW_LOG_ERROR, "node", "msg=\"[cluster] peers: cannot parse '%s'\"",
                cfg->cluster.peers);
+        return GW_ERR_CONFIG;
+    }
+    /* Peers reach each other's RPC at Raft port + 1 (the Raft configuration
+     * carries only Raft addresses), so another port could never be reached. */
+    if (cfg->cluster.rpc_listen[0] != '\0' && !rpc_is_raft_plus_one(cfg)) {
+        GW_LOG(GW_LOG_ERROR, "node",
+               "msg=\"[cluster] rpc_listen %s: must be the Raft address with port + 1 (or empty)\"",
+               cfg->cluster.rpc_listen);
+        gw_free(peers);
         return GW_ERR_CONFIG;
     }
     rc.id = pick_id(cfg, peers, n_peers, &listed);

@@ -117,7 +117,7 @@
     X(STR, cluster, raft_listen, "127.0.0.1:9100", 1, 21,                                          \
       "Raft address a.b.c.d:port (IPv4 literal), advertised to peers and bound")                   \
     X(STR, cluster, rpc_listen, "", 0, 21,                                                         \
-      "Internal RPC bind address a.b.c.d:port; empty: raft_listen's address, port + 1")            \
+      "Internal RPC address: empty, or raft_listen's address with port + 1 (peers look there)") \
     X(STR, cluster, peers, "", 0, 160,                                                             \
       "Initial voters ID=a.b.c.d:port,...; bootstraps a pristine node; empty: just this node")  \
     X(U32, cluster, snapshot_threshold, "16384", 8, 100000000,                                     \

@@ -194,11 +194,15 @@ size_t s3_time_iso8601(int64_t ns, char *out)
     struct tm tm;
     int n;
 
+    char tmp[96]; /* room for any int the compiler cannot bound */
+
     civil_from_secs(sec, &tm);
-    n = snprintf(out, S3_ISO8601_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ms);
-    return n < 0 ? 0 : (size_t)n > S3_ISO8601_LEN ? S3_ISO8601_LEN : (size_t)n;
+    n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    n = n < 0 ? 0 : n > S3_ISO8601_LEN ? S3_ISO8601_LEN : n;
+    memcpy(out, tmp, (size_t)n);
+    out[n] = '\0';
+    return (size_t)n;
 }
 
 size_t s3_http_date_format(int64_t sec, char *out)

@@ -82,17 +82,16 @@ wait_http() { # URL PID NAME LOG
 }
 
 unigw_start() { # NAME EXTRA_ARGS... ; sets $endpoint
-    local name=$1 port raft_port rpc_port
+    local name=$1 port raft_port
     shift
     port=$(s3req - free-port)
     raft_port=$(s3req - free-port)
-    rpc_port=$(s3req - free-port)
     mkdir -p "$tmp/$name/mount" "$tmp/$name/data"
-    # Every node runs Raft (one voter here): each instance needs its own Raft and RPC ports.
+    # Every node runs Raft (one voter here): each instance needs its own Raft port (and
+    # the internal RPC takes the port after it).
     local argv=("$BIN" --listen "127.0.0.1:$port" --mount "$tmp/$name/mount"
                 --data "$tmp/$name/data"
-                --set "cluster.raft_listen=127.0.0.1:$raft_port"
-                --set "cluster.rpc_listen=127.0.0.1:$rpc_port")
+                --set "cluster.raft_listen=127.0.0.1:$raft_port")
     if [ -n "${UNIGW_BENCH_CONFIG:-}" ]; then
         argv+=(--config "$UNIGW_BENCH_CONFIG")
     fi
