@@ -2,7 +2,7 @@
 settings, boto3 TransferConfig, @aws-sdk/lib-storage and minio-js large uploads, the
 low-level API (ListMultipartUploads, ListParts, part replacement, UploadPartCopy, abort),
 the Complete validation errors, idempotent completion, and a node restart in the middle of
-an upload.  UNIGW_BIG=1 adds a 500 MiB awscli upload."""
+an upload, including a 500 MiB awscli upload."""
 import json
 import os
 import shutil
@@ -51,7 +51,7 @@ def mp_etag(parts):
 def awscli_cp(gw, tmp_path, bucket, size):
     src = str(tmp_path / "big.bin")
     md5 = util.write_random_file(src, size, seed=size)
-    util.run(["aws", "--endpoint-url", gw.endpoint, "s3", "cp", src, "s3://%s/dir/big.bin" % bucket],
+    util.run([util.AWS_CLI, "--endpoint-url", gw.endpoint, "s3", "cp", src, "s3://%s/dir/big.bin" % bucket],
              env=gw.client_env(), timeout=900)
     on_mount = os.path.join(gw.mount, bucket, "dir", "big.bin")
     assert os.path.getsize(on_mount) == size
@@ -67,9 +67,10 @@ def test_awscli_cp_large(gw, s3, bucket, tmp_path):
     assert staged(gw) == []
 
 
-@pytest.mark.skipif(os.environ.get("UNIGW_BIG") != "1", reason="set UNIGW_BIG=1")
-def test_awscli_cp_500mib(gw, bucket, tmp_path):
+def test_awscli_cp_500mib(gw, s3, bucket, tmp_path):
+    """The issue's acceptance case: `aws s3 cp` of 500 MiB with default settings."""
     awscli_cp(gw, tmp_path, bucket, 500 * MIB)
+    assert staged(gw) == []
 
 
 def test_boto3_transfer_config(gw, s3, bucket, tmp_path):
