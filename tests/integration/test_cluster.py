@@ -481,7 +481,12 @@ class Workload:
     def tagger(self, w):
         i = 0
         while not self.stop.is_set():
-            key = "obj-%d" % (i % 4)
+            # Each writer has its own keys: for one key the writes are then sequential,
+            # and the last acknowledged value must be the final one.  (Two writers on one
+            # key issue overlapping writes, which linearizability may order either way:
+            # a write acknowledged by a lagging follower can be older than one acknowledged
+            # earlier by another node.)
+            key = "obj-%d-%d" % (w, i % 4)
             val = "w%d-%d" % (w, i)
             self.call(i + w, lambda s3: s3.put_object_tagging(
                 Bucket=self.bucket, Key=key, Tagging=tagset({"seq": val})))
@@ -572,6 +577,8 @@ def test_kill9_leader_during_writes(cl_fresh):
     s3[0].create_bucket(Bucket=bucket)
     for i in range(4):
         s3[0].put_object(Bucket=bucket, Key="obj-%d" % i, Body=b"o%d" % i)
+        for w in range(2):  # the taggers' objects
+            s3[0].put_object(Bucket=bucket, Key="obj-%d-%d" % (w, i), Body=b"o%d" % i)
     for i in range(2):
         s3[0].create_bucket(Bucket="%s-p%d" % (bucket, i))
     up = s3[0].create_multipart_upload(Bucket=bucket, Key="mpu")["UploadId"]
