@@ -37,11 +37,8 @@ struct part_copy {
 
 static int parse_copy_source(struct part_copy *c)
 {
-    struct s3_req *q = c->q;
-    int rv = s3__copy_source_parse(s3_header_get(q->http, "x-amz-copy-source"), q->a,
-                                   &c->src_bucket, &c->src_key);
-
-    return rv != 0 ? rv : s3_path_key_check(c->src_key);
+    return s3__copy_source_parse(s3_header_get(c->q->http, "x-amz-copy-source"), c->q->a,
+                                 &c->src_bucket, &c->src_key);
 }
 
 /* "bytes=first-last", both required (AWS refuses other forms here). */

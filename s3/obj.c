@@ -203,7 +203,7 @@ int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_st
         return GW_ERR_INVALID_COPY_SOURCE;
     }
     *key = path;
-    return GW_OK;
+    return s3_path_key_check(path);
 }
 
 int s3__fsync_dir(const char *path)

@@ -41,8 +41,8 @@ bool s3__etag_matches(struct gw_str cond, const char *etag);
 int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key);
 
 /* Parse x-amz-copy-source ("bkt/key", "/bkt/key", percent-encoded once, an
- * optional "?versionId=..." ignored; '+' stays '+'): views in @a.
- * GW_OK or GW_ERR_INVALID_COPY_SOURCE. */
+ * optional "?versionId=..." ignored; '+' stays '+'): views in @a.  GW_OK,
+ * GW_ERR_INVALID_COPY_SOURCE, or the key's error from s3_path_key_check. */
 int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_str *bucket,
                           struct gw_str *key);
 

@@ -41,14 +41,10 @@ struct copy_op {
     int rv;
 };
 
-/* "bkt/key", "/bkt/key", percent-encoded, maybe "?versionId=..." */
 static int parse_source(struct copy_op *c)
 {
-    struct s3_req *q = c->q;
-    int rv = s3__copy_source_parse(s3_header_get(q->http, "x-amz-copy-source"), q->a,
-                                   &c->src_bucket, &c->src_key);
-
-    return rv != 0 ? rv : s3_path_key_check(c->src_key);
+    return s3__copy_source_parse(s3_header_get(c->q->http, "x-amz-copy-source"), c->q->a,
+                                 &c->src_bucket, &c->src_key);
 }
 
 static int parse_tagging(struct copy_op *c)
