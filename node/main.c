@@ -232,6 +232,11 @@ static int start_s3(struct node *n)
     c.clock_skew_s = (unsigned)(n->cfg.s3.clock_skew / 1000);
     c.fsync = n->cfg.storage.fsync;
     c.background_md5 = n->cfg.s3.background_md5;
+    c.xattrs = strcmp(n->cfg.storage.xattrs, "on") == 0    ? S3_XATTRS_ON
+               : strcmp(n->cfg.storage.xattrs, "off") == 0 ? S3_XATTRS_OFF
+                                                           : S3_XATTRS_AUTO;
+    c.copy_file_range = n->cfg.storage.copy_file_range;
+    c.reflink = n->cfg.storage.reflink;
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
     c.mpu_expiry_ms = n->cfg.s3.multipart_expiry;
     return s3_service_create(&c, n->meta, n->proposer, &n->s3);

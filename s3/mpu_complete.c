@@ -320,7 +320,7 @@ static int answer_completed(struct complete_op *c)
 
 static int append_copy(struct complete_op *c, int in, uint64_t len, char **buf)
 {
-    bool use_cfr = true;
+    bool use_cfr = c->q->svc->cfg.copy_file_range;
 
     while (len > 0) {
         ssize_t n = -1;

@@ -103,7 +103,13 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
     }
     remove_stale_temps(s, tmp);
     s->store.root = s->mount;
-    s->store.use_xattr = s3_objstore_probe_xattr(s->mount);
+    s->store.use_xattr = cfg->xattrs != S3_XATTRS_OFF && s3_objstore_probe_xattr(s->mount);
+    if (cfg->xattrs == S3_XATTRS_ON && !s->store.use_xattr) {
+        GW_LOG(GW_LOG_ERROR, "s3", "msg=\"[storage] xattrs = on, but %s has no user xattrs\"",
+               s->mount);
+        s3_service_destroy(s);
+        return GW_ERR_CONFIG;
+    }
     GW_LOG(GW_LOG_INFO, "s3", "msg=\"object metadata in %s\"",
            s->store.use_xattr ? "xattrs" : "sidecar files (.unigw/meta)");
     s->list_cache = s3_list_cache_create(S3_LIST_CACHE_DIRS, S3_LIST_CACHE_BYTES,

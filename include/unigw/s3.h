@@ -149,7 +149,14 @@ struct s3_config {
     const char *node_id;       /* names this node's temp files */
     uint64_t mpu_expiry_ms;    /* incomplete multipart uploads expire (0: 7 days) */
     bool background_md5;       /* compute real MD5s of POSIX-written files */
+    int xattrs;                /* enum s3_xattrs: where object metadata records live */
+    bool copy_file_range;      /* copy with copy_file_range(2) (off: some NFS servers hang) */
+    bool reflink;              /* try FICLONE first when copying a whole object */
 };
+
+/* [storage] xattrs: auto probes the mount at start; on requires user xattrs
+ * (start fails without them); off keeps records in sidecar files. */
+enum s3_xattrs { S3_XATTRS_AUTO = 0, S3_XATTRS_ON, S3_XATTRS_OFF };
 
 struct s3_service;
 
