@@ -102,7 +102,7 @@
       "Longest X-Amz-Expires accepted on a presigned URL")                                         \
     X(BOOL, s3, background_md5, "true", 0, 0,                                                      \
       "Compute real MD5 ETags in the background for files written through POSIX")           \
-    X(MS, s3, multipart_expiry, "7d", NODE_CONFIG_MIN, 365 * NODE_CONFIG_DAY,                      \
+    X(MS, s3, multipart_expiry, "7d", NODE_CONFIG_SEC, 365 * NODE_CONFIG_DAY,                      \
       "Remove multipart uploads not completed or aborted within this time")
 
 /* Raft and the internal RPC (raft/, include/unigw/repl.h).  peers is

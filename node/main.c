@@ -43,6 +43,7 @@ struct node {
     struct s3_service *s3;
     struct node_admin *admin;
     struct node_server *server;
+    uv_timer_t housekeeping; /* s3_service_tick on the leader */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool draining;
@@ -155,8 +156,21 @@ static void server_closed_cb(void *arg)
 
     n->server = NULL;
     stop_repl(n);
+    uv_close((uv_handle_t *)&n->housekeeping, closed_handle_cb);
     uv_close((uv_handle_t *)&n->sigterm, closed_handle_cb);
     uv_close((uv_handle_t *)&n->sigint, closed_handle_cb);
+}
+
+/* Cluster-wide chores run once, on the leader. */
+static void housekeeping_cb(uv_timer_t *t)
+{
+    struct node *n = t->data;
+    struct repl_status st;
+
+    repl_status_get(n->repl, &st);
+    if (!n->draining && st.state == REPL_STATE_LEADER) {
+        s3_service_tick(n->s3, n->pool_loop);
+    }
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -343,6 +357,9 @@ int main(int argc, char **argv)
         GW_LOG(GW_LOG_ERROR, "node", "msg=\"start-up failed: %s\"", gw_err_name(rv));
         return 1;
     }
+    uv_timer_init(&n.loop, &n.housekeeping);
+    n.housekeeping.data = &n;
+    uv_timer_start(&n.housekeeping, housekeeping_cb, 5000, 60000);
     uv_signal_init(&n.loop, &n.sigterm);
     uv_signal_init(&n.loop, &n.sigint);
     n.sigterm.data = &n;

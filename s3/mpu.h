@@ -81,6 +81,8 @@ int s3__mpu_upload_lookup(struct s3_req *q, struct meta_upload *u, struct gw_buf
 /* Background cleanup: at most once per interval, scan for expired uploads and
  * staged directories without an upload, off the loop. */
 void s3__mpu_cleanup_maybe(struct s3_req *q);
+/* The same trigger without a request (s3_service_tick). */
+void s3__mpu_cleanup_run(struct s3_service *s, struct gw_pool_loop *pool);
 
 /* --- Tags (s3/op_tagging.c) ---------------------------------------------------- */
 

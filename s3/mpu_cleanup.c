@@ -6,14 +6,15 @@
  * .unigw/multipart/ without an upload record (left by a crash between a part
  * write and its commit, or by a part that raced an abort) are orphans.
  *
- *   trigger (loop, from multipart requests, at most once per interval)
+ *   trigger (loop, at most once per interval: from multipart requests, and
+ *            from the daemon's periodic s3_service_tick on the Raft leader)
  *     -> scan (pool): list every upload, pick the expired ones, remove
  *        their staged directories and every orphan older than the grace
  *     -> propose upload_abort for each expired upload (loop)
  *     -> free when every proposal has answered
  *
- * Running from request traffic keeps the task off the node's shutdown path:
- * it owns no handle, only one pool job at a time. */
+ * The task owns no handle, only one pool job at a time, so it never holds up
+ * a shutdown. */
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -185,7 +186,11 @@ static void scan_done_cb(struct gw_pool_job *job)
 
 void s3__mpu_cleanup_maybe(struct s3_req *q)
 {
-    struct s3_service *s = q->svc;
+    s3__mpu_cleanup_run(q->svc, q->x->pool);
+}
+
+void s3__mpu_cleanup_run(struct s3_service *s, struct gw_pool_loop *pool)
+{
     uint64_t expiry = s->cfg.mpu_expiry_ms ? s->cfg.mpu_expiry_ms : S3_MPU_EXPIRY_DEFAULT_MS;
     uint64_t interval = expiry < CLEANUP_INTERVAL_MS ? expiry : CLEANUP_INTERVAL_MS;
     uint64_t now = now_ms();
@@ -200,5 +205,5 @@ void s3__mpu_cleanup_maybe(struct s3_req *q)
     j->svc = s;
     j->now_ms = now;
     j->expiry_ms = expiry;
-    gw_pool_submit(q->x->pool, &j->job, scan_work_cb, scan_done_cb, j);
+    gw_pool_submit(pool, &j->job, scan_work_cb, scan_done_cb, j);
 }

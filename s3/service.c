@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "list.h"
+#include "mpu.h"
 #include "obj.h"
 #include "path.h"
 #include "rehash.h"
@@ -588,6 +589,11 @@ static bool reauthorize_after_barrier(struct s3_req *q)
     struct meta_proposer *p = q->svc->proposer;
 
     return p->barrier(p, reauthorize_cb, q) == 0;
+}
+
+void s3_service_tick(struct s3_service *s, struct gw_pool_loop *pool)
+{
+    s3__mpu_cleanup_run(s, pool);
 }
 
 void s3_service_set_available(struct s3_service *s, bool available)

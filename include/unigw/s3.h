@@ -170,6 +170,11 @@ void s3_service_destroy(struct s3_service *s);
  * every S3 request is answered 503 ServiceUnavailable with Retry-After. */
 void s3_service_set_available(struct s3_service *s, bool available);
 
+/* Periodic housekeeping (expired multipart uploads and orphaned staged data),
+ * each task at most once per its interval; the daemon calls it on one node,
+ * the Raft leader.  Work runs on @pool. */
+void s3_service_tick(struct s3_service *s, struct gw_pool_loop *pool);
+
 /* Serve one request; see the file comment for the ownership rules. */
 void s3_handle(struct s3_service *s, struct s3_exchange *x);
 
