@@ -380,6 +380,53 @@ static int assemble_parts(struct complete_op *c)
     return rv;
 }
 
+static uint64_t be_value(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/* FULL_OBJECT (CRCs only): the CRC of the whole object, from the part CRCs
+ * and sizes with the CRC combine functions, without reading the data again. */
+static void full_object_checksum(struct complete_op *c, struct s3_objmeta *m)
+{
+    size_t n = gw_hash_len(c->alg);
+    uint64_t crc = 0;
+    unsigned char out[8];
+    size_t len;
+
+    if (c->alg != GW_HASH_CRC32 && c->alg != GW_HASH_CRC32C && c->alg != GW_HASH_CRC64NVME) {
+        return;
+    }
+    for (size_t i = 0; i < c->n_parts; i++) {
+        uint64_t part = be_value(c->parts[i].cksum, n);
+        if (c->parts[i].cksum_len != n) {
+            return;
+        }
+        if (i == 0) {
+            crc = part;
+        } else if (c->alg == GW_HASH_CRC32) {
+            crc = gw_crc32_combine((uint32_t)crc, (uint32_t)part, c->parts[i].size);
+        } else if (c->alg == GW_HASH_CRC32C) {
+            crc = gw_crc32c_combine((uint32_t)crc, (uint32_t)part, c->parts[i].size);
+        } else {
+            crc = gw_crc64nvme_combine(crc, part, c->parts[i].size);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (unsigned char)(crc >> (8 * (n - 1 - i)));
+    }
+    memcpy(m->cksum_value, out, n);
+    m->cksum_len = (uint8_t)n;
+    m->cksum_composite = false;
+    len = gw_base64_encode(out, n, c->cksum_b64);
+    c->cksum_b64[len] = '\0';
+}
+
 /* Composite: the checksum of the concatenated part checksums, "-N".  Full
  * object (CRCs only): the part CRCs combined.  None when a part lacks one. */
 static void final_checksum(struct complete_op *c, struct s3_objmeta *m)
@@ -403,7 +450,8 @@ static void final_checksum(struct complete_op *c, struct s3_objmeta *m)
     gw_hash_final(&h, &d);
     gw_hash_cleanup(&h);
     if (c->info.is_full_object) {
-        return; /* TODO(mpu): combine part CRCs for FULL_OBJECT; none is reported meanwhile */
+        full_object_checksum(c, m);
+        return;
     }
     len = gw_checksum_bytes(&d, c->alg, out);
     memcpy(m->cksum_value, out, len);

@@ -103,3 +103,21 @@ def test_minio_js(gw, s3):
     assert out["removed"] in ("NotFound", "NoSuchKey")
     assert not os.path.exists(os.path.join(gw.mount, b, "minio", "plus+only"))
     assert not os.path.exists(os.path.join(gw.mount, b, "minio", "sp ace"))
+
+
+def test_full_object_checksums(gw, s3, tmp_path):
+    """Multipart uploads with FULL_OBJECT CRCs: the server combines the part CRCs
+    into the whole object's CRC, which equals the CRC of the bytes."""
+    b = util.unique_bucket("fullobj")
+    s3.create_bucket(Bucket=b)
+    src = str(tmp_path / "f.bin")
+    util.write_random_file(src, (11 << 20) + 777, seed=11)
+    data = open(src, "rb").read()
+    out = node_script(gw, "full_object.mjs", {"endpoint": gw.endpoint, "accessKey": gw.access_key,
+                                              "secretKey": gw.secret_key, "bucket": b,
+                                              "file": src})
+    for alg in ("CRC32", "CRC32C", "CRC64NVME"):
+        want = util.checksum_b64(alg, data)
+        assert out[alg]["same"], alg
+        assert out[alg]["complete"] == want, (alg, out[alg])
+        assert out[alg]["head"] == want, (alg, out[alg])
