@@ -262,6 +262,44 @@ void s3__mpu_final_etag(const struct meta_part *parts, size_t n, char *out, size
     snprintf(out, cap, "%s-%zu", hex, n);
 }
 
+/* The checksum the client's <Part> states for @alg, or a NULL view. */
+static struct gw_str part_checksum(const struct s3_xml_part *xp, unsigned alg)
+{
+    switch (alg) {
+    case GW_HASH_CRC32:
+        return xp->checksum_crc32;
+    case GW_HASH_CRC32C:
+        return xp->checksum_crc32c;
+    case GW_HASH_CRC64NVME:
+        return xp->checksum_crc64nvme;
+    case GW_HASH_SHA1:
+        return xp->checksum_sha1;
+    case GW_HASH_SHA256:
+        return xp->checksum_sha256;
+    default:
+        return GW_STR_NULL;
+    }
+}
+
+/* A part checksum in the Complete request must be the one stored with the
+ * part (as AWS checks); parts sent without one are matched by ETag alone. */
+static int check_part_checksums(const struct complete_op *c)
+{
+    unsigned char want[GW_HASH_MAX_LEN];
+
+    for (size_t i = 0; c->alg != 0 && i < c->doc.n_parts; i++) {
+        struct gw_str v = part_checksum(&c->doc.parts[i], c->alg);
+        if (v.p == NULL || v.len == 0) {
+            continue;
+        }
+        if (gw_checksum_decode(c->alg, v, want) != 0 || c->parts[i].cksum_len != gw_hash_len(c->alg) ||
+            memcmp(want, c->parts[i].cksum, c->parts[i].cksum_len) != 0) {
+            return GW_ERR_INVALID_PART;
+        }
+    }
+    return GW_OK;
+}
+
 /* Match the client's list against the committed part records. */
 static int check_parts(struct complete_op *c, const struct meta_part *all, size_t n_all)
 {
@@ -269,6 +307,10 @@ static int check_parts(struct complete_op *c, const struct meta_part *all, size_
 
     c->parts = gw_calloc(c->doc.n_parts, sizeof *c->parts);
     rv = s3__mpu_check_parts(&c->doc, all, n_all, c->parts, &c->size);
+    if (rv == 0) {
+        c->n_parts = c->doc.n_parts;
+        rv = check_part_checksums(c);
+    }
     if (rv != 0) {
         s3_req_errmsg(c->q, "complete: %s", gw_err_name(rv));
         return rv;

@@ -273,3 +273,20 @@ def test_js_lib_storage_and_minio(gw, s3, bucket, tmp_path):
         assert util.file_md5(on_mount) == md5, key
     assert out["sdk"]["etag"].endswith('-4"')  # lib-storage: 5 MiB parts
     assert staged(gw) == [] or all(not staged(gw, u) for u in staged(gw))
+
+
+def test_complete_checks_part_checksums(s3, bucket):
+    """A part checksum stated in CompleteMultipartUpload must be the stored one."""
+    up = s3.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="CRC32")
+    uid = up["UploadId"]
+    r = s3.upload_part(Bucket=bucket, Key="ck", UploadId=uid, PartNumber=1, Body=b"abc" * 100,
+                       ChecksumAlgorithm="CRC32")
+    good = {"PartNumber": 1, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]}
+    bad = dict(good, ChecksumCRC32="AAAAAA==")
+    with pytest.raises(ClientError) as ei:
+        s3.complete_multipart_upload(Bucket=bucket, Key="ck", UploadId=uid,
+                                     MultipartUpload={"Parts": [bad]})
+    assert util.client_error(ei.value) == ("InvalidPart", 400)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="ck", UploadId=uid,
+                                        MultipartUpload={"Parts": [good]})
+    assert done["ETag"].endswith('-1"')
