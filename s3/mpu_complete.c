@@ -584,10 +584,29 @@ static void tagged_cb(void *arg, int rv)
     gw_pool_submit(c->q->x->pool, &c->q->job, cleanup_work_cb, cleanup_done_cb, c);
 }
 
+/* Two Completes with the same part list may run at once (a client's retry
+ * on another node): the first to finish removes the staged parts, and the
+ * other's assembly or finish then fails.  That one answers the winner's
+ * result instead, which is the same object.  True when it did. */
+static bool completed_meanwhile(struct complete_op *c)
+{
+    struct s3_req *q = c->q;
+
+    if (meta_upload_get(q->svc->meta, q->rt.bucket,
+                        gw_str_make(c->u.upload_id, c->u.upload_id_len), &c->u, NULL) != 0 ||
+        c->u.state != META_UPLOAD_COMPLETED) {
+        return false;
+    }
+    return answer_completed(c) == 0;
+}
+
 static void finished_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
+    if (rv != 0 && completed_meanwhile(c)) {
+        return;
+    }
     if (rv != 0) {
         complete_end(c, rv);
         return;
@@ -613,7 +632,9 @@ static void assemble_done_cb(struct gw_pool_job *job)
     }
     if (rv != 0) {
         gw_buf_free(&cmd);
-        complete_end(c, rv);
+        if (!completed_meanwhile(c)) {
+            complete_end(c, rv);
+        }
         return;
     }
     s3__mpu_propose(q, &cmd, finished_cb, c);

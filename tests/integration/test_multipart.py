@@ -290,3 +290,33 @@ def test_complete_checks_part_checksums(s3, bucket):
     done = s3.complete_multipart_upload(Bucket=bucket, Key="ck", UploadId=uid,
                                         MultipartUpload={"Parts": [good]})
     assert done["ETag"].endswith('-1"')
+
+
+def test_concurrent_completes_same_list(s3, bucket):
+    """Two CompleteMultipartUpload requests with the same part list at once (a
+    client retrying before the first answered): both answer the same object."""
+    import threading
+
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="twice")["UploadId"]
+    parts = []
+    for n in (1, 2):
+        body = bytes([n]) * (5 * MIB if n == 1 else 1000)
+        r = s3.upload_part(Bucket=bucket, Key="twice", UploadId=uid, PartNumber=n, Body=body)
+        parts.append({"PartNumber": n, "ETag": r["ETag"]})
+    results = []
+
+    def complete():
+        try:
+            r = s3.complete_multipart_upload(Bucket=bucket, Key="twice", UploadId=uid,
+                                             MultipartUpload={"Parts": parts})
+            results.append(("ok", r["ETag"]))
+        except ClientError as e:
+            results.append(("error", util.client_error(e)))
+    threads = [threading.Thread(target=complete) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 4 and all(k == "ok" for k, _ in results), results
+    assert len({etag for _, etag in results}) == 1
+    assert s3.head_object(Bucket=bucket, Key="twice")["ContentLength"] == 5 * MIB + 1000
