@@ -1,53 +1,36 @@
-/* Bucket policy engine: parse + validate (jansson) into a compiled form held
- * in one arena, evaluate it against a request, and cache compiled forms.
+/* Bucket policy parser: parse + validate (jansson) a policy document into
+ * the compiled form of s3/policy_doc.h, held in one arena, and count its
+ * references.  Evaluation is in s3/policy_eval.c, the cache of compiled
+ * forms in s3/policy_cache.c.
  *
  * Parsing walks the JSON tree once; every error is the first problem found,
  * phrased as AWS phrases it where AWS has a phrase ("Policy has invalid
- * resource"), followed by the offending value.  The compiled form holds no
- * jansson objects: strings are copied into the policy's arena, condition
- * values are pre-parsed (numbers, dates, CIDR blocks), so evaluation never
- * fails and allocates at most one resource string.
- *
- * Matching rules (AWS):
- *  - actions match case-insensitively with * and ? wildcards;
- *  - resources match case-sensitively with * and ? (which cross '/');
- *  - a condition block is an AND of operators, each an AND of keys, each
- *    an OR of values; negated operators (StringNotEquals, NotIpAddress...)
- *    hold when no value matches, and also when the key is absent;
- *    ...IfExists holds when the key is absent; Null tests presence. */
+ * resource"), followed by the offending value, and the document is rejected
+ * as GW_ERR_MALFORMED_POLICY.  The compiled form holds no jansson objects:
+ * strings are copied into the policy's arena, condition values are
+ * pre-parsed (numbers, dates, CIDR blocks), so evaluation never fails and
+ * allocates at most one resource string.  The value scanners here also read
+ * request values for the evaluator. */
 #include <arpa/inet.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include "policy.h"
+#include "policy_doc.h"
 #include "unigw/alloc.h"
 #include "unigw/arena.h"
 #include "unigw/err.h"
 
-#define ARN_S3 "arn:aws:s3:::"
 #define ARN_IAM "arn:aws:iam::"
-#define TAG_KEY_PREFIX "s3:ExistingObjectTag/"
 
-/* ---- Compiled form ------------------------------------------------------------------------ */
-
-enum cond_kind { K_STR, K_STR_CI, K_LIKE, K_NUM, K_DATE, K_BOOL, K_IP, K_NULL };
-enum cond_cmp { C_EQ, C_LT, C_LE, C_GT, C_GE };
-
-struct cond_op {
-    const char *name;
-    enum cond_kind kind;
-    enum cond_cmp cmp;
-    bool is_negated;
-};
+/* ---- Vocabulary --------------------------------------------------------------------------- */
 
 static const struct cond_op cond_ops[] = {
     {"StringEquals", K_STR, C_EQ, false},
@@ -113,90 +96,7 @@ static const char *const s3_actions[] = {
     "ReplicateObject", "ReplicateTags", "RestoreObject",
 };
 
-struct pol_ip {
-    int family; /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    unsigned bits;
-};
-
-struct pol_val {
-    struct gw_str s;
-    double num;    /* K_NUM, K_DATE (seconds since the epoch) */
-    bool is_true;  /* K_BOOL, K_NULL */
-    struct pol_ip ip;
-};
-
-struct pol_cond {
-    const struct cond_op *op;
-    bool if_exists;
-    struct gw_str key;
-    struct pol_val *vals;
-    size_t n_vals;
-};
-
-struct pol_list {
-    struct gw_str *v;
-    size_t n;
-};
-
-struct pol_stmt {
-    struct gw_str sid;
-    bool is_deny;
-    bool is_not_principal, is_not_action, is_not_resource;
-    bool principal_any;     /* "*" */
-    bool principal_account; /* an account ARN: every authenticated user */
-    struct pol_list users;
-    struct pol_list actions;
-    struct pol_list resources; /* whole ARNs, or "*" */
-    struct pol_cond *conds;
-    size_t n_conds;
-};
-
-struct s3_policy {
-    struct gw_arena arena;
-    atomic_uint refs;
-    struct pol_stmt *stmts;
-    size_t n_stmts;
-};
-
-/* ---- Matching helpers --------------------------------------------------------------------- */
-
-static bool char_eq(char a, char b, bool fold)
-{
-    if (fold && a >= 'A' && a <= 'Z') {
-        a = (char)(a - 'A' + 'a');
-    }
-    if (fold && b >= 'A' && b <= 'Z') {
-        b = (char)(b - 'A' + 'a');
-    }
-    return a == b;
-}
-
-/* Glob match of @s against @pat with * (any run) and ? (one byte), linear
- * backtracking on the last star only, which is exact for this language. */
-static bool glob_match(struct gw_str pat, struct gw_str s, bool fold)
-{
-    size_t p = 0, i = 0, star_p = SIZE_MAX, star_i = 0;
-
-    while (i < s.len) {
-        if (p < pat.len && pat.p[p] == '*') {
-            star_p = p++;
-            star_i = i;
-        } else if (p < pat.len && (pat.p[p] == '?' || char_eq(pat.p[p], s.p[i], fold))) {
-            p++;
-            i++;
-        } else if (star_p != SIZE_MAX) {
-            p = star_p + 1;
-            i = ++star_i;
-        } else {
-            return false;
-        }
-    }
-    while (p < pat.len && pat.p[p] == '*') {
-        p++;
-    }
-    return p == pat.len;
-}
+/* ---- Value scanners ----------------------------------------------------------------------- */
 
 static bool has_wildcard(struct gw_str s)
 {
@@ -204,7 +104,7 @@ static bool has_wildcard(struct gw_str s)
 }
 
 /* A strict decimal number ([+-]digits[.digits][e[+-]digits]); no hex, inf or nan. */
-static bool parse_number(struct gw_str s, double *out)
+bool s3__policy_parse_number(struct gw_str s, double *out)
 {
     char tmp[64];
     char *end = NULL;
@@ -291,7 +191,7 @@ static bool parse_time_zone(struct gw_str s, struct tm *tm, double *frac, int *o
 
 /* ISO 8601 ("2024-05-01", "2024-05-01T12:00:00Z", offsets, fractions) or
  * an integer of seconds since the epoch, to seconds since the epoch. */
-static bool parse_date(struct gw_str s, double *out)
+bool s3__policy_parse_date(struct gw_str s, double *out)
 {
     struct tm tm = {0};
     double frac = 0;
@@ -322,7 +222,7 @@ static bool parse_date(struct gw_str s, double *out)
 }
 
 /* An address, as itself, with IPv4-mapped IPv6 addresses turned to IPv4. */
-static bool parse_addr(const char *s, struct pol_ip *ip)
+bool s3__policy_parse_addr(const char *s, struct pol_ip *ip)
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -362,7 +262,7 @@ static bool parse_cidr(struct gw_str s, struct pol_ip *ip)
     if (slash != NULL) {
         *slash = '\0';
     }
-    if (!parse_addr(tmp, ip)) {
+    if (!s3__policy_parse_addr(tmp, ip)) {
         return false;
     }
     if (slash == NULL) {
@@ -373,20 +273,6 @@ static bool parse_cidr(struct gw_str s, struct pol_ip *ip)
     }
     ip->bits = (unsigned)bits;
     return true;
-}
-
-static bool cidr_contains(const struct pol_ip *net, const struct pol_ip *ip)
-{
-    unsigned full = net->bits / 8, rest = net->bits % 8;
-
-    if (net->family != ip->family || memcmp(net->addr, ip->addr, full) != 0) {
-        return false;
-    }
-    if (rest == 0) {
-        return true;
-    }
-    uint8_t mask = (uint8_t)(0xff << (8 - rest));
-    return (net->addr[full] & mask) == (ip->addr[full] & mask);
 }
 
 /* ---- Parsing ------------------------------------------------------------------------------ */
@@ -466,7 +352,7 @@ static int parse_list(struct pol_parser *ps, json_t *v, const char *field, bool 
 static bool known_action(struct gw_str name)
 {
     for (size_t i = 0; i < sizeof s3_actions / sizeof s3_actions[0]; i++) {
-        if (glob_match(name, gw_str_c(s3_actions[i]), true)) {
+        if (s3__policy_glob_match(name, gw_str_c(s3_actions[i]), true)) {
             return true;
         }
     }
@@ -508,9 +394,9 @@ static int check_resource(struct pol_parser *ps, struct gw_str r)
     bucket_pat = rest;
     gw_str_split(&rest, '/', &bucket_pat);
     /* A star in the bucket part may run over the '/' into keys. */
-    if (!glob_match(bucket_pat, ps->bucket, false) &&
-        !glob_match(gw_str_make(r.p + strlen(ARN_S3), r.len - strlen(ARN_S3)), ps->bucket,
-                    false)) {
+    if (!s3__policy_glob_match(bucket_pat, ps->bucket, false) &&
+        !s3__policy_glob_match(gw_str_make(r.p + strlen(ARN_S3), r.len - strlen(ARN_S3)),
+                               ps->bucket, false)) {
         return fail(ps, "Policy has invalid resource: %.*s is not in bucket %.*s", (int)r.len,
                     r.p, (int)ps->bucket.len, ps->bucket.p);
     }
@@ -640,10 +526,10 @@ static int parse_cond_value(struct pol_parser *ps, const struct pol_cond *c, str
 
     switch (c->op->kind) {
     case K_NUM:
-        ok = parse_number(v->s, &v->num);
+        ok = s3__policy_parse_number(v->s, &v->num);
         break;
     case K_DATE:
-        ok = parse_date(v->s, &v->num);
+        ok = s3__policy_parse_date(v->s, &v->num);
         break;
     case K_IP:
         ok = parse_cidr(v->s, &v->ip);
@@ -932,349 +818,4 @@ void s3_policy_unref(struct s3_policy *p)
     }
     gw_arena_release(&p->arena);
     gw_free(p);
-}
-
-/* ---- Evaluation --------------------------------------------------------------------------- */
-
-static bool principal_matches(const struct pol_stmt *st, const struct s3_policy_request *r)
-{
-    bool hit = st->principal_any || (!r->is_anonymous && st->principal_account);
-
-    for (size_t i = 0; !hit && !r->is_anonymous && i < st->users.n; i++) {
-        hit = gw_str_eq(st->users.v[i], r->user);
-    }
-    return hit != st->is_not_principal;
-}
-
-static bool action_matches(const struct pol_stmt *st, const char *action)
-{
-    bool hit = false;
-
-    for (size_t i = 0; !hit && i < st->actions.n; i++) {
-        hit = glob_match(st->actions.v[i], gw_str_c(action), true);
-    }
-    return hit != st->is_not_action;
-}
-
-static bool resource_matches(const struct pol_stmt *st, struct gw_str arn)
-{
-    bool hit = false;
-
-    for (size_t i = 0; !hit && i < st->resources.n; i++) {
-        hit = glob_match(st->resources.v[i], arn, false);
-    }
-    return hit != st->is_not_resource;
-}
-
-/* The request's value of @key into *@out (@buf holds formatted values);
- * false when the request does not carry the key. */
-static bool request_value(const struct s3_policy_request *r, struct gw_str key, char *buf,
-                          size_t cap, struct gw_str *out)
-{
-    struct tm tm;
-    time_t t = (time_t)r->now;
-
-    if (gw_str_eq_c(key, "aws:SourceIp")) {
-        *out = gw_str_c(r->source_ip);
-    } else if (gw_str_eq_c(key, "aws:SecureTransport")) {
-        *out = gw_str_c(r->is_secure ? "true" : "false");
-    } else if (gw_str_eq_c(key, "aws:CurrentTime")) {
-        gmtime_r(&t, &tm);
-        *out = gw_str_make(buf, strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm));
-    } else if (gw_str_eq_c(key, "aws:EpochTime")) {
-        *out = gw_str_make(buf, (size_t)snprintf(buf, cap, "%lld", (long long)r->now));
-    } else if (gw_str_eq_c(key, "aws:username") || gw_str_eq_c(key, "aws:userid")) {
-        *out = r->is_anonymous ? GW_STR_NULL : r->user;
-    } else if (gw_str_eq_c(key, "aws:PrincipalType")) {
-        *out = gw_str_c(r->is_anonymous ? "Anonymous" : "User");
-    } else if (gw_str_eq_c(key, "aws:Referer")) {
-        *out = r->referer;
-    } else if (gw_str_eq_c(key, "aws:UserAgent")) {
-        *out = r->user_agent;
-    } else if (gw_str_eq_c(key, "s3:prefix")) {
-        *out = r->prefix;
-    } else if (gw_str_eq_c(key, "s3:delimiter")) {
-        *out = r->delimiter;
-    } else if (gw_str_eq_c(key, "s3:max-keys")) {
-        *out = r->max_keys;
-    } else {
-        struct gw_str tag = gw_str_make(key.p + strlen(TAG_KEY_PREFIX),
-                                        key.len - strlen(TAG_KEY_PREFIX));
-        *out = GW_STR_NULL;
-        if (r->tag_get != NULL && !r->tag_get(r->tag_arg, tag, out)) {
-            *out = GW_STR_NULL;
-        }
-    }
-    return out->p != NULL;
-}
-
-static bool compare(enum cond_cmp cmp, double a, double b)
-{
-    switch (cmp) {
-    case C_LT:
-        return a < b;
-    case C_LE:
-        return a <= b;
-    case C_GT:
-        return a > b;
-    case C_GE:
-        return a >= b;
-    default:
-        return a == b;
-    }
-}
-
-/* Does the request value @rv match the policy value @v under @op?  The
- * request value is on the left: NumericLessThan holds when request < value. */
-static bool value_matches(const struct cond_op *op, const struct pol_val *v, struct gw_str rv)
-{
-    double n;
-    struct pol_ip ip;
-    char tmp[64];
-
-    switch (op->kind) {
-    case K_STR:
-        return gw_str_eq(rv, v->s);
-    case K_STR_CI:
-    case K_BOOL:
-        return gw_str_caseeq(rv, v->s);
-    case K_LIKE:
-        return glob_match(v->s, rv, false);
-    case K_NUM:
-        return parse_number(rv, &n) && compare(op->cmp, n, v->num);
-    case K_DATE:
-        return parse_date(rv, &n) && compare(op->cmp, n, v->num);
-    case K_IP:
-        if (rv.len == 0 || rv.len >= sizeof tmp) {
-            return false;
-        }
-        memcpy(tmp, rv.p, rv.len);
-        tmp[rv.len] = '\0';
-        return parse_addr(tmp, &ip) && cidr_contains(&v->ip, &ip);
-    default:
-        return false;
-    }
-}
-
-static bool cond_holds(const struct pol_cond *c, const struct s3_policy_request *r)
-{
-    char buf[64];
-    struct gw_str rv;
-    bool present = request_value(r, c->key, buf, sizeof buf, &rv);
-    bool hit = false;
-
-    if (c->op->kind == K_NULL) {
-        /* "Null": "true" means the key must be absent, "false" present. */
-        for (size_t i = 0; !hit && i < c->n_vals; i++) {
-            hit = c->vals[i].is_true != present;
-        }
-        return hit;
-    }
-    if (!present) {
-        return c->if_exists || c->op->is_negated;
-    }
-    for (size_t i = 0; !hit && i < c->n_vals; i++) {
-        hit = value_matches(c->op, &c->vals[i], rv);
-    }
-    return hit != c->op->is_negated;
-}
-
-static bool stmt_applies(const struct pol_stmt *st, const struct s3_policy_request *r,
-                         struct gw_str arn)
-{
-    if (!principal_matches(st, r) || !action_matches(st, r->action) ||
-        !resource_matches(st, arn)) {
-        return false;
-    }
-    for (size_t i = 0; i < st->n_conds; i++) {
-        if (!cond_holds(&st->conds[i], r)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-enum s3_policy_decision s3_policy_eval(const struct s3_policy *p,
-                                       const struct s3_policy_request *r)
-{
-    size_t cap = strlen(ARN_S3) + r->bucket.len + 1 + r->key.len + 1;
-    char *arn = gw_malloc(cap);
-    int n = snprintf(arn, cap, ARN_S3 "%.*s%s%.*s", (int)r->bucket.len, r->bucket.p,
-                     r->key.len > 0 ? "/" : "", (int)r->key.len, r->key.p);
-    enum s3_policy_decision d = S3_POLICY_NONE;
-
-    for (size_t i = 0; i < p->n_stmts && d != S3_POLICY_DENY; i++) {
-        if (stmt_applies(&p->stmts[i], r, gw_str_make(arn, (size_t)n))) {
-            d = p->stmts[i].is_deny ? S3_POLICY_DENY : S3_POLICY_ALLOW;
-        }
-    }
-    gw_free(arn);
-    return d;
-}
-
-/* A condition pins the caller when it is a positive IP range narrower than
- * the whole address space, or a positive exact aws:userid/username. */
-static bool cond_restricts(const struct pol_cond *c)
-{
-    if (c->op->is_negated || c->if_exists) {
-        return false;
-    }
-    if (c->op->kind == K_IP) {
-        for (size_t i = 0; i < c->n_vals; i++) {
-            if (c->vals[i].ip.bits == 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-    if ((c->op->kind == K_STR || c->op->kind == K_STR_CI) &&
-        (gw_str_eq_c(c->key, "aws:userid") || gw_str_eq_c(c->key, "aws:username"))) {
-        return true;
-    }
-    return false;
-}
-
-bool s3_policy_is_public(const struct s3_policy *p)
-{
-    for (size_t i = 0; i < p->n_stmts; i++) {
-        const struct pol_stmt *st = &p->stmts[i];
-        bool is_restricted = false;
-        /* NotPrincipal names who is left out, so it grants to everyone else. */
-        if (st->is_deny || st->principal_any == st->is_not_principal) {
-            continue;
-        }
-        for (size_t j = 0; j < st->n_conds && !is_restricted; j++) {
-            is_restricted = cond_restricts(&st->conds[j]);
-        }
-        if (!is_restricted) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* ---- Cache -------------------------------------------------------------------------------- */
-
-struct cache_ent {
-    char *bucket;
-    size_t bucket_len;
-    char *doc;
-    size_t doc_len;
-    struct s3_policy *p; /* one reference held by the cache */
-    uint64_t used;
-};
-
-struct s3_policy_cache {
-    pthread_mutex_t mu;
-    struct cache_ent *ents;
-    size_t n, cap;
-    uint64_t tick;
-};
-
-struct s3_policy_cache *s3_policy_cache_create(size_t cap)
-{
-    struct s3_policy_cache *c = gw_calloc(1, sizeof *c);
-
-    c->cap = cap > 0 ? cap : S3_POLICY_CACHE_CAP;
-    c->ents = gw_calloc(c->cap, sizeof *c->ents);
-    pthread_mutex_init(&c->mu, NULL);
-    return c;
-}
-
-static void ent_clear(struct cache_ent *e)
-{
-    gw_free(e->bucket);
-    gw_free(e->doc);
-    s3_policy_unref(e->p);
-    memset(e, 0, sizeof *e);
-}
-
-void s3_policy_cache_destroy(struct s3_policy_cache *c)
-{
-    if (c == NULL) {
-        return;
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        ent_clear(&c->ents[i]);
-    }
-    pthread_mutex_destroy(&c->mu);
-    gw_free(c->ents);
-    gw_free(c);
-}
-
-static struct s3_policy *cache_find(struct s3_policy_cache *c, struct gw_str bucket,
-                                    struct gw_str doc)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        struct cache_ent *e = &c->ents[i];
-        if (gw_str_eq(gw_str_make(e->bucket, e->bucket_len), bucket) &&
-            gw_str_eq(gw_str_make(e->doc, e->doc_len), doc)) {
-            e->used = ++c->tick;
-            return s3_policy_ref(e->p);
-        }
-    }
-    return NULL;
-}
-
-/* Store @p (taking a new reference) in a free slot or the least recently used one. */
-static void cache_insert(struct s3_policy_cache *c, struct gw_str bucket, struct gw_str doc,
-                         struct s3_policy *p)
-{
-    struct cache_ent *e = &c->ents[0];
-
-    if (c->n < c->cap) {
-        e = &c->ents[c->n++];
-    } else {
-        for (size_t i = 1; i < c->n; i++) {
-            if (c->ents[i].used < e->used) {
-                e = &c->ents[i];
-            }
-        }
-        ent_clear(e);
-    }
-    e->bucket = gw_malloc(bucket.len + 1);
-    e->bucket_len = bucket.len;
-    e->doc = gw_malloc(doc.len + 1);
-    e->doc_len = doc.len;
-    if (bucket.len > 0) {
-        memcpy(e->bucket, bucket.p, bucket.len);
-    }
-    if (doc.len > 0) {
-        memcpy(e->doc, doc.p, doc.len);
-    }
-    e->p = s3_policy_ref(p);
-    e->used = ++c->tick;
-}
-
-int s3_policy_cache_get(struct s3_policy_cache *c, struct gw_str bucket, struct gw_str doc,
-                        struct s3_policy **out, char *err, size_t err_len)
-{
-    struct s3_policy *p, *cached;
-    int rv;
-
-    pthread_mutex_lock(&c->mu);
-    p = cache_find(c, bucket, doc);
-    pthread_mutex_unlock(&c->mu);
-    if (p != NULL) {
-        *out = p;
-        return GW_OK;
-    }
-    /* Parse outside the lock; two threads may both parse a new document,
-     * which costs time but never correctness. */
-    rv = s3_policy_parse(doc, bucket, &p, err, err_len);
-    if (rv != 0) {
-        return rv;
-    }
-    pthread_mutex_lock(&c->mu);
-    cached = cache_find(c, bucket, doc);
-    if (cached == NULL) {
-        cache_insert(c, bucket, doc, p);
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (cached != NULL) {
-        s3_policy_unref(p); /* another thread cached the same document first */
-        p = cached;
-    }
-    *out = p;
-    return GW_OK;
 }

@@ -1,4 +1,5 @@
-/* AWS Signature Version 4 for S3: parse, canonicalise, verify and sign.
+/* AWS Signature Version 4 for S3: parse, canonicalise and verify (signing,
+ * which shares the canonicalisation, is in s3/sigv4_sign.c).
  *
  * Happy path of a request with an Authorization header:
  *   s3_sigv4_parse: "AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/
@@ -30,8 +31,6 @@
 #include "unigw/err.h"
 #include "sigv4.h"
 #include "xml_out.h"
-
-#define TERMINATOR "aws4_request"
 
 /* First header named @name (lower-case) or a NULL view. */
 static struct gw_str hdr_get(const struct s3_http_request *r, const char *name)
@@ -72,7 +71,7 @@ static bool decode_dup(struct gw_arena *a, struct gw_str in, bool plus_is_space,
     return true;
 }
 
-static struct gw_str encode_dup(struct gw_arena *a, struct gw_str in, bool keep_slash)
+struct gw_str s3__sigv4_encode_dup(struct gw_arena *a, struct gw_str in, bool keep_slash)
 {
     char *p = gw_arena_alloc(a, 3 * in.len + 1);
     size_t n = gw_url_encode(in, p, keep_slash);
@@ -190,7 +189,7 @@ static int canon_uri(struct gw_arena *a, struct gw_str path, struct gw_buf *b)
     if (!decode_dup(a, path, false, &raw)) {
         return GW_ERR_INVALID_ARGUMENT;
     }
-    gw_buf_append_str(b, encode_dup(a, raw, true));
+    gw_buf_append_str(b, s3__sigv4_encode_dup(a, raw, true));
     return GW_OK;
 }
 
@@ -238,8 +237,8 @@ static int query_params(struct gw_arena *a, struct gw_str query, bool drop_signa
         if (drop_signature && gw_str_eq_c(dk, "X-Amz-Signature")) {
             continue;
         }
-        v[n].key = encode_dup(a, dk, false);
-        v[n++].value = encode_dup(a, dv, false);
+        v[n].key = s3__sigv4_encode_dup(a, dk, false);
+        v[n++].value = s3__sigv4_encode_dup(a, dv, false);
     }
     *out = v;
     *n_out = n;
@@ -353,8 +352,8 @@ struct gw_str s3__sigv4_string_to_sign(struct gw_str timestamp, struct gw_str sc
     return gw_str_c(s);
 }
 
-static void hmac_str(const unsigned char *key, size_t key_len, struct gw_str msg,
-                     unsigned char out[GW_SHA256_LEN])
+void s3__sigv4_hmac_str(const unsigned char *key, size_t key_len, struct gw_str msg,
+                        unsigned char out[GW_SHA256_LEN])
 {
     gw_hmac_sha256(key, key_len, msg.p, msg.len, out);
 }
@@ -368,12 +367,12 @@ static void signing_key_derive(struct gw_str secret, struct gw_str date, struct 
 
     gw_buf_append_c(&k, "AWS4");
     gw_buf_append_str(&k, secret);
-    hmac_str((const unsigned char *)k.data, k.len, date, t);
+    s3__sigv4_hmac_str((const unsigned char *)k.data, k.len, date, t);
     OPENSSL_cleanse(k.data, k.len);
     gw_buf_free(&k);
-    hmac_str(t, sizeof t, region, t);
-    hmac_str(t, sizeof t, service, t);
-    hmac_str(t, sizeof t, GW_STR(TERMINATOR), key);
+    s3__sigv4_hmac_str(t, sizeof t, region, t);
+    s3__sigv4_hmac_str(t, sizeof t, service, t);
+    s3__sigv4_hmac_str(t, sizeof t, GW_STR(S3_SIGV4_TERMINATOR), key);
     OPENSSL_cleanse(t, sizeof t);
 }
 
@@ -476,7 +475,7 @@ static int parse_credential(struct gw_str cred, const struct s3__sigv4_opts *opt
     }
     f[4] = rest;
     if (f[1].len != 8 || !digits(f[1].p, 8, &ignored) || !gw_str_eq(f[3], opts->service) ||
-        !gw_str_eq_c(f[4], TERMINATOR)) {
+        !gw_str_eq_c(f[4], S3_SIGV4_TERMINATOR)) {
         return err;
     }
     out->access_key = f[0];
@@ -819,7 +818,7 @@ int s3_sigv4_verify(struct s3_sigv4 *auth, struct gw_str secret, const struct s3
     }
     sts = s3__sigv4_string_to_sign(auth->timestamp, auth->scope, canonical, a);
     s3__sigv4_signing_key(secret, auth->date, auth->region, auth->service, key);
-    hmac_str(key, sizeof key, sts, sig);
+    s3__sigv4_hmac_str(key, sizeof key, sts, sig);
     if (CRYPTO_memcmp(sig, auth->signature, sizeof sig) != 0) {
         OPENSSL_cleanse(key, sizeof key);
         return GW_ERR_BAD_SIGNATURE;
@@ -827,164 +826,5 @@ int s3_sigv4_verify(struct s3_sigv4 *auth, struct gw_str secret, const struct s3
     memcpy(auth->signing_key, key, sizeof key);
     gw_hex_encode(sig, sizeof sig, auth->seed_signature);
     OPENSSL_cleanse(key, sizeof key);
-    return GW_OK;
-}
-
-static int str_ptr_cmp(const void *x, const void *y)
-{
-    return gw_str_cmp(*(const struct gw_str *)x, *(const struct gw_str *)y);
-}
-
-/* Sorted, de-duplicated names of @in's headers and their ';' list. */
-static int sign_names(const struct s3_sigv4_sign_req *in, struct gw_arena *a,
-                      struct s3__sigv4_canon *c)
-{
-    struct gw_str *names;
-    struct gw_buf b = GW_BUF_INIT;
-    size_t n = 0;
-
-    if (in->n_headers == 0 || in->n_headers > S3_SIGV4_MAX_SIGNED_HEADERS) {
-        return GW_ERR_INVALID_ARGUMENT;
-    }
-    names = gw_arena_alloc(a, in->n_headers * sizeof *names);
-    for (size_t i = 0; i < in->n_headers; i++) {
-        names[i] = in->headers[i].name;
-    }
-    qsort(names, in->n_headers, sizeof *names, str_ptr_cmp);
-    for (size_t i = 0; i < in->n_headers; i++) {
-        if (n > 0 && gw_str_eq(names[n - 1], names[i])) {
-            continue;
-        }
-        names[n++] = names[i];
-        if (n > 1) {
-            gw_buf_append_byte(&b, ';');
-        }
-        gw_buf_append_str(&b, names[i]);
-    }
-    c->signed_names = names;
-    c->n_signed = n;
-    c->signed_headers = gw_arena_str(a, gw_buf_str(&b));
-    gw_buf_free(&b);
-    return GW_OK;
-}
-
-/* Canonicalise, hash and sign: the hex signature of @c for @in's key and time. */
-static int sign_canon(const struct s3_sigv4_sign_req *in, const struct s3__sigv4_canon *c,
-                      struct gw_str scope, struct gw_arena *a, char hex[2 * GW_SHA256_LEN + 1])
-{
-    char ts[17];
-    struct gw_str canonical;
-    unsigned char key[GW_SHA256_LEN];
-    unsigned char sig[GW_SHA256_LEN];
-    struct gw_str service = in->service.p != NULL ? in->service : GW_STR("s3");
-    int rv;
-
-    rv = s3__sigv4_canonical_request(c, a, &canonical);
-    if (rv != 0) {
-        return rv;
-    }
-    s3__sigv4_format_time(in->time, ts);
-    s3__sigv4_signing_key(in->secret, gw_str_make(ts, 8), in->region, service, key);
-    hmac_str(key, sizeof key,
-             s3__sigv4_string_to_sign(gw_str_make(ts, 16), scope, canonical, a), sig);
-    OPENSSL_cleanse(key, sizeof key);
-    gw_hex_encode(sig, sizeof sig, hex);
-    return GW_OK;
-}
-
-static struct gw_str sign_scope(const struct s3_sigv4_sign_req *in, struct gw_arena *a)
-{
-    char ts[17];
-    struct gw_str service = in->service.p != NULL ? in->service : GW_STR("s3");
-
-    s3__sigv4_format_time(in->time, ts);
-    return gw_str_c(gw_arena_printf(a, "%.8s/%.*s/%.*s/" TERMINATOR, ts, (int)in->region.len,
-                                    in->region.p, (int)service.len, service.p));
-}
-
-int s3_sigv4_sign_headers(const struct s3_sigv4_sign_req *in, struct gw_arena *a,
-                          struct gw_str *authorization)
-{
-    struct s3__sigv4_canon c = {0};
-    struct gw_str scope = sign_scope(in, a);
-    char hex[2 * GW_SHA256_LEN + 1];
-    int rv;
-
-    c.method = in->method;
-    c.path = in->path;
-    c.query = in->query;
-    c.headers = in->headers;
-    c.n_headers = in->n_headers;
-    c.payload_hash = in->payload_hash;
-    rv = sign_names(in, a, &c);
-    if (rv == 0) {
-        rv = sign_canon(in, &c, scope, a, hex);
-    }
-    if (rv != 0) {
-        return rv;
-    }
-    *authorization = gw_str_c(gw_arena_printf(
-        a, S3_SIGV4_ALGORITHM " Credential=%.*s/%.*s, SignedHeaders=%.*s, Signature=%s",
-        (int)in->access_key.len, in->access_key.p, (int)scope.len, scope.p,
-        (int)c.signed_headers.len, c.signed_headers.p, hex));
-    return GW_OK;
-}
-
-/* @in->query plus the X-Amz-* parameters, without the signature. */
-static struct gw_str presign_query(const struct s3_sigv4_sign_req *in, struct gw_str scope,
-                                   struct gw_str signed_headers, struct gw_arena *a)
-{
-    struct gw_buf b = GW_BUF_INIT;
-    char ts[17];
-    struct gw_str out;
-
-    s3__sigv4_format_time(in->time, ts);
-    if (in->query.len > 0) {
-        gw_buf_append_str(&b, in->query);
-        gw_buf_append_byte(&b, '&');
-    }
-    gw_buf_printf(&b, "X-Amz-Algorithm=" S3_SIGV4_ALGORITHM "&X-Amz-Credential=");
-    gw_buf_append_str(&b, encode_dup(a, in->access_key, false));
-    gw_buf_printf(&b, "%%2F");
-    gw_buf_append_str(&b, encode_dup(a, scope, false));
-    gw_buf_printf(&b, "&X-Amz-Date=%s&X-Amz-Expires=%lld&X-Amz-SignedHeaders=", ts,
-                  (long long)in->expires);
-    gw_buf_append_str(&b, encode_dup(a, signed_headers, false));
-    if (in->security_token.p != NULL) {
-        gw_buf_append_c(&b, "&X-Amz-Security-Token=");
-        gw_buf_append_str(&b, encode_dup(a, in->security_token, false));
-    }
-    out = gw_arena_str(a, gw_buf_str(&b));
-    gw_buf_free(&b);
-    return out;
-}
-
-int s3_sigv4_presign(const struct s3_sigv4_sign_req *in, struct gw_arena *a, struct gw_str *query)
-{
-    struct s3__sigv4_canon c = {0};
-    struct gw_str scope = sign_scope(in, a);
-    char hex[2 * GW_SHA256_LEN + 1];
-    int rv;
-
-    if (in->expires < 1 || in->expires > S3_SIGV4_MAX_EXPIRES) {
-        return GW_ERR_INVALID_ARGUMENT;
-    }
-    c.method = in->method;
-    c.path = in->path;
-    c.headers = in->headers;
-    c.n_headers = in->n_headers;
-    c.payload_hash = in->payload_hash.p != NULL ? in->payload_hash : GW_STR("UNSIGNED-PAYLOAD");
-    c.is_presigned = true;
-    rv = sign_names(in, a, &c);
-    if (rv != 0) {
-        return rv;
-    }
-    c.query = presign_query(in, scope, c.signed_headers, a);
-    rv = sign_canon(in, &c, scope, a, hex);
-    if (rv != 0) {
-        return rv;
-    }
-    *query = gw_str_c(gw_arena_printf(a, "%.*s&X-Amz-Signature=%s", (int)c.query.len, c.query.p,
-                                      hex));
     return GW_OK;
 }

@@ -25,6 +25,7 @@
 #include "unigw/str.h"
 
 #define S3_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define S3_SIGV4_TERMINATOR "aws4_request" /* the last element of a credential scope */
 #define S3_SIGV4_MAX_EXPIRES 604800
 /* Longest signed-header list we accept (AWS has no published limit; 64 is
  * well above what any SDK signs). */
@@ -158,5 +159,11 @@ int s3__sigv4_parse_opts(const struct s3_http_request *r, const struct s3__sigv4
 bool s3__sigv4_parse_time(struct gw_str ts, int64_t *out);
 /* Format @t as "YYYYMMDDTHHMMSSZ" into @out (17 bytes). */
 void s3__sigv4_format_time(int64_t t, char out[17]);
+/* HMAC-SHA256 of @msg under @key (@key_len bytes) into @out. */
+void s3__sigv4_hmac_str(const unsigned char *key, size_t key_len, struct gw_str msg,
+                        unsigned char out[GW_SHA256_LEN]);
+/* Percent-encode @in into @a as SigV4 does (RFC 3986 unreserved kept, '/'
+ * too when @keep_slash). */
+struct gw_str s3__sigv4_encode_dup(struct gw_arena *a, struct gw_str in, bool keep_slash);
 
 #endif
