@@ -19,7 +19,7 @@
  * from a uv_poll_t (libuv's uv_tcp_t cannot share its fd with a worker).
  *
  * Exchange ops never call back into the handler and never close anything:
- * they queue work and schedule a tick (uv_idle_t); conn_step, run from the
+ * they queue work and schedule a tick (uv_idle_t); node__conn_step, run from the
  * tick, poll, timer and worker callbacks, flushes output, fires completed
  * write callbacks and the body_wait callback, finishes the exchange and
  * parses more input.  So callbacks always fire later, never inside the call.
@@ -33,140 +33,34 @@
  * a close; a peer that goes away, a write stall or a server deadline kills
  * the connection: queued write callbacks and body waits fire with
  * GW_ERR_CANCELED and the connection is freed only once the handler called
- * resp_end and no worker holds the socket. */
+ * resp_end and no worker holds the socket.
+ *
+ * This file holds the connection's lifecycle, input and timers; the response
+ * side (write queue, resp_* ops, sendfile, node's own error answers) is in
+ * conn_out.c, and conn_int.h holds what the two share. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "unigw/alloc.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
 
-#include "conn.h"
+#include "conn_int.h"
 #include "metrics.h"
 
 #define CONN_RBUF_CAP (32u * 1024)
-#define CONN_DRAIN_MAX (64u * 1024)
 #define CONN_LINGER_MAX (4u * 1024 * 1024)
 #define CONN_LINGER_MS 2000
-#define CONN_IOV_MAX 64
-#define CONN_SENDFILE_SLICE (16u * 1024 * 1024)
 #define CONN_N_HANDLES 6
 
-enum conn_state {
-    CONN_IDLE,     /* between requests */
-    CONN_HEAD,     /* part of a request head arrived */
-    CONN_EXCHANGE, /* a request is being answered */
-    CONN_DRAIN,    /* answered; discarding the rest of its body */
-    CONN_LINGER,   /* closing: our side shut down, discarding input */
-};
-
-enum wop_kind { WOP_MEM, WOP_FILE };
-
-/* One queued piece of output; lives in the exchange arena. */
-struct conn_wop {
-    struct conn_wop *next;
-    enum wop_kind kind;
-    struct iovec iov[3];
-    int n_iov;
-    int i_iov;    /* first iovec not fully written */
-    char pre[20]; /* chunk-size line */
-    int file_fd;
-    uint64_t off; /* file: next byte */
-    uint64_t len; /* file: bytes left */
-    s3_write_cb cb;
-    void *arg;
-    int rv;
-};
-
-/* The worker's copy of a sendfile job. */
-struct conn_sendfile {
-    struct gw_pool_job job;
-    int sock_fd;
-    int file_fd;
-    uint64_t off;
-    uint64_t len;
-    uint64_t sent;
-    int err; /* errno */
-    bool is_again;
-    bool is_short;
-};
-
-/* The socket I/O seam: TLS will provide another one. */
-struct conn_io {
-    ssize_t (*read)(int fd, void *p, size_t len);
-    ssize_t (*writev)(int fd, const struct iovec *iov, int n);
-    bool can_sendfile;
-};
-
-struct node_conn {
-    struct node_conn_env *env;
-    struct node_conn_link link;
-    const struct conn_io *io;
-    int fd;
-    char peer_ip[48];
-    uv_poll_t poll;
-    uv_timer_t idle_timer;
-    uv_timer_t head_timer;
-    uv_timer_t body_timer;
-    uv_timer_t write_timer;
-    uv_idle_t tick;
-    int n_open;
-    int poll_events;
-    enum conn_state state;
-    bool is_fresh;   /* no request seen yet */
-    bool is_dead;    /* peer gone or aborted: everything cancels */
-    bool is_closing; /* handles are closing */
-    bool is_close_pending;
-    bool want_write; /* the last write hit EAGAIN */
-    bool worker_busy;
-    uint64_t lingered;
-    /* input */
-    char *rbuf;
-    size_t rpos;
-    size_t rlen;
-    struct node_http http;
-    /* the exchange */
-    struct s3_exchange x;
-    struct gw_arena arena;
-    uint64_t bytes_in;
-    uint64_t bytes_out;
-    struct gw_buf body_fill;
-    struct gw_buf body_lent;
-    bool body_eof;
-    int body_err;
-    s3_ready_cb wait_cb;
-    void *wait_arg;
-    bool continue_sent;
-    bool keep_alive;
-    bool resp_started;
-    bool resp_ended;
-    bool resp_no_body;
-    bool resp_chunked;
-    int64_t resp_len;
-    uint64_t resp_sent;
-    struct gw_buf head_buf;
-    struct conn_wop *wq_head;
-    struct conn_wop *wq_tail;
-    struct conn_wop *done_head;
-    struct conn_wop *done_tail;
-    struct conn_sendfile sf;
-};
-
-static void conn_step(struct node_conn *c);
-static void conn_close(struct node_conn *c);
-static void conn_kill(struct node_conn *c);
-static void conn_schedule(struct node_conn *c);
 static void poll_cb(uv_poll_t *p, int status, int events);
-static const struct s3_exchange_ops conn_ops;
 
 /* Plain TCP I/O. */
 static ssize_t plain_read(int fd, void *p, size_t len)
@@ -182,11 +76,6 @@ static ssize_t plain_writev(int fd, const struct iovec *iov, int n)
 }
 
 static const struct conn_io conn_plain_io = {plain_read, plain_writev, true};
-
-static struct node_conn *conn_of(struct s3_exchange *x)
-{
-    return (struct node_conn *)((char *)x - offsetof(struct node_conn, x));
-}
 
 struct node_conn_link *node__conn_link(struct node_conn *c)
 {
@@ -218,259 +107,7 @@ static void rid_make(char out[24])
     snprintf(out, 24, "%016" PRIX64, z);
 }
 
-/* ---- the write queue ---- */
-
-static struct conn_wop *wop_new(struct node_conn *c, enum wop_kind kind, s3_write_cb cb, void *arg)
-{
-    struct conn_wop *op = gw_arena_zalloc(&c->arena, sizeof *op);
-
-    op->kind = kind;
-    op->cb = cb;
-    op->arg = arg;
-    op->file_fd = -1;
-    return op;
-}
-
-static void wop_add_iov(struct conn_wop *op, const void *p, size_t len)
-{
-    op->iov[op->n_iov].iov_base = (void *)p;
-    op->iov[op->n_iov].iov_len = len;
-    op->n_iov++;
-}
-
-static void wq_push(struct node_conn *c, struct conn_wop *op)
-{
-    op->next = NULL;
-    if (c->wq_tail != NULL) {
-        c->wq_tail->next = op;
-    } else {
-        c->wq_head = op;
-    }
-    c->wq_tail = op;
-    conn_schedule(c);
-}
-
-/* Move the head of the queue to the done list with @rv. */
-static void wq_complete_head(struct node_conn *c, int rv)
-{
-    struct conn_wop *op = c->wq_head;
-
-    c->wq_head = op->next;
-    if (c->wq_head == NULL) {
-        c->wq_tail = NULL;
-    }
-    op->rv = rv;
-    op->next = NULL;
-    if (c->done_tail != NULL) {
-        c->done_tail->next = op;
-    } else {
-        c->done_head = op;
-    }
-    c->done_tail = op;
-}
-
-static void queue_mem(struct node_conn *c, const void *p, size_t len)
-{
-    struct conn_wop *op = wop_new(c, WOP_MEM, NULL, NULL);
-
-    wop_add_iov(op, p, len);
-    wq_push(c, op);
-}
-
-/* Account @n written bytes against the queue, completing finished ops. */
-static void wq_advance(struct node_conn *c, size_t n)
-{
-    while (c->wq_head != NULL && c->wq_head->kind == WOP_MEM) {
-        struct conn_wop *op = c->wq_head;
-
-        while (op->i_iov < op->n_iov) {
-            struct iovec *v = &op->iov[op->i_iov];
-            size_t take = n < v->iov_len ? n : v->iov_len;
-
-            v->iov_base = (char *)v->iov_base + take;
-            v->iov_len -= take;
-            n -= take;
-            if (v->iov_len > 0) {
-                return;
-            }
-            op->i_iov++;
-        }
-        wq_complete_head(c, GW_OK);
-    }
-}
-
-/* Gather the iovecs of the MEM ops at the head of the queue. */
-static int wq_gather(struct node_conn *c, struct iovec *iov)
-{
-    int n = 0;
-
-    for (struct conn_wop *op = c->wq_head; op != NULL && op->kind == WOP_MEM; op = op->next) {
-        for (int i = op->i_iov; i < op->n_iov && n < CONN_IOV_MAX; i++) {
-            if (op->iov[i].iov_len > 0) {
-                iov[n++] = op->iov[i];
-            }
-        }
-        if (n == CONN_IOV_MAX) {
-            break;
-        }
-    }
-    return n;
-}
-
-/* ---- output: writev on the loop, sendfile on a worker ---- */
-
-static void sendfile_work(struct gw_pool_job *job)
-{
-    struct conn_sendfile *sf = (struct conn_sendfile *)job;
-    uint64_t budget = CONN_SENDFILE_SLICE;
-
-    while (sf->len > 0 && budget > 0) {
-        off_t off = (off_t)sf->off;
-        size_t want = (size_t)(sf->len < budget ? sf->len : budget);
-        ssize_t n = sendfile(sf->sock_fd, sf->file_fd, &off, want);
-
-        if (n > 0) {
-            sf->off += (uint64_t)n;
-            sf->len -= (uint64_t)n;
-            sf->sent += (uint64_t)n;
-            budget -= (uint64_t)n;
-        } else if (n == 0) {
-            sf->is_short = true; /* the file is shorter than announced */
-            break;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            sf->is_again = true;
-            break;
-        } else if (errno != EINTR) {
-            sf->err = errno;
-            break;
-        }
-    }
-}
-
-static void sendfile_done(struct gw_pool_job *job)
-{
-    struct node_conn *c = job->data;
-    struct conn_sendfile *sf = &c->sf;
-    struct conn_wop *op = c->wq_head;
-
-    c->worker_busy = false;
-    c->bytes_out += sf->sent;
-    op->off = sf->off;
-    op->len = sf->len;
-    if (c->is_close_pending) {
-        wq_complete_head(c, GW_ERR_CANCELED);
-        conn_close(c);
-        return;
-    }
-    if (c->is_dead) {
-        wq_complete_head(c, GW_ERR_CANCELED);
-    } else if (sf->err != 0 || sf->is_short) {
-        wq_complete_head(c, sf->is_short ? GW_ERR_IO : GW_ERR_CANCELED);
-        conn_kill(c);
-    } else if (op->len == 0) {
-        wq_complete_head(c, GW_OK);
-    } else if (sf->is_again) {
-        c->want_write = true;
-    }
-    conn_step(c);
-}
-
-static void sendfile_start(struct node_conn *c, struct conn_wop *op)
-{
-    struct conn_sendfile *sf = &c->sf;
-
-    memset(sf, 0, sizeof *sf);
-    sf->sock_fd = c->fd;
-    sf->file_fd = op->file_fd;
-    sf->off = op->off;
-    sf->len = op->len;
-    c->worker_busy = true;
-    gw_pool_submit(c->x.pool, &sf->job, sendfile_work, sendfile_done, c);
-}
-
-/* Write as much queued output as the socket takes now. */
-static void conn_flush(struct node_conn *c)
-{
-    struct iovec iov[CONN_IOV_MAX];
-
-    while (!c->is_dead && !c->worker_busy && c->wq_head != NULL) {
-        int n;
-        ssize_t w;
-
-        if (c->wq_head->kind == WOP_FILE) {
-            sendfile_start(c, c->wq_head);
-            return;
-        }
-        n = wq_gather(c, iov);
-        if (n == 0) {
-            wq_advance(c, 0);
-            continue;
-        }
-        w = c->io->writev(c->fd, iov, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->want_write = true;
-            return;
-        }
-        if (w < 0) {
-            conn_kill(c);
-            return;
-        }
-        c->bytes_out += (uint64_t)w;
-        uv_timer_stop(&c->write_timer); /* progress */
-        wq_advance(c, (size_t)w);
-    }
-    c->want_write = false;
-}
-
-/* Fire completed write callbacks, then the body_wait callback if its
- * condition holds.  Callbacks may queue more. */
-static void conn_fire(struct node_conn *c)
-{
-    while (c->done_head != NULL) {
-        struct conn_wop *op = c->done_head;
-
-        c->done_head = op->next;
-        if (c->done_head == NULL) {
-            c->done_tail = NULL;
-        }
-        if (op->cb != NULL) {
-            op->cb(&c->x, op->rv, op->arg);
-        }
-    }
-    if (c->wait_cb != NULL &&
-        (c->body_fill.len > 0 || c->body_eof || c->body_err != 0 || c->is_dead)) {
-        s3_ready_cb cb = c->wait_cb;
-
-        c->wait_cb = NULL;
-        cb(&c->x, c->wait_arg);
-    }
-}
-
 /* ---- the request body ---- */
-
-static void send_continue(struct node_conn *c)
-{
-    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-    if (c->x.req.expects_continue && !c->continue_sent && !c->resp_started && !c->body_eof &&
-        !c->is_dead) {
-        c->continue_sent = true;
-        queue_mem(c, msg, sizeof msg - 1);
-    }
-}
-
-static void send_continue_before_final(struct node_conn *c)
-{
-    static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-    if (c->x.req.expects_continue && !c->continue_sent && !c->is_dead) {
-        c->continue_sent = true;
-        queue_mem(c, msg, sizeof msg - 1);
-    }
-}
 
 static int conn_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof)
 {
@@ -480,7 +117,7 @@ static int conn_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof
     if (c->is_dead) {
         return GW_ERR_CANCELED;
     }
-    send_continue(c);
+    node__conn_send_continue(c);
     c->body_lent.len = 0;
     if (c->body_fill.len > 0) {
         t = c->body_lent;
@@ -488,7 +125,7 @@ static int conn_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof
         c->body_fill = t;
         *chunk = gw_buf_str(&c->body_lent);
         *eof = c->body_eof;
-        conn_schedule(c); /* room again: parse and read more */
+        node__conn_schedule(c); /* room again: parse and read more */
         return GW_OK;
     }
     if (c->body_eof) {
@@ -499,7 +136,7 @@ static int conn_body_read(struct s3_exchange *x, struct gw_str *chunk, bool *eof
     if (c->body_err != 0) {
         return c->body_err;
     }
-    conn_schedule(c);
+    node__conn_schedule(c);
     return GW_ERR_AGAIN;
 }
 
@@ -509,8 +146,8 @@ static void conn_body_wait(struct s3_exchange *x, s3_ready_cb cb, void *arg)
 
     c->wait_cb = cb;
     c->wait_arg = arg;
-    send_continue(c);
-    conn_schedule(c);
+    node__conn_send_continue(c);
+    node__conn_schedule(c);
 }
 
 /* llhttp body sink: keep the bytes for the handler, or drop them once the
@@ -525,270 +162,13 @@ static void conn_body_sink(void *arg, const char *p, size_t len)
     }
 }
 
-/* ---- the response ---- */
-
-static const char *reason_phrase(int status)
-{
-    static const struct {
-        int status;
-        const char *text;
-    } t[] = {{200, "OK"}, {204, "No Content"}, {206, "Partial Content"},
-             {301, "Moved Permanently"}, {304, "Not Modified"}, {307, "Temporary Redirect"},
-             {400, "Bad Request"}, {403, "Forbidden"}, {404, "Not Found"},
-             {405, "Method Not Allowed"}, {409, "Conflict"}, {411, "Length Required"},
-             {412, "Precondition Failed"}, {413, "Payload Too Large"}, {414, "URI Too Long"},
-             {416, "Range Not Satisfiable"}, {500, "Internal Server Error"},
-             {501, "Not Implemented"}, {503, "Service Unavailable"},
-             {507, "Insufficient Storage"}};
-
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (t[i].status == status) {
-            return t[i].text;
-        }
-    }
-    return "Unknown";
-}
-
-static const char *http_date(struct node_conn_env *env)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if ((int64_t)now != env->date_sec) {
-        gmtime_r(&now, &tm);
-        strftime(env->date, sizeof env->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-        env->date_sec = (int64_t)now;
-    }
-    return env->date;
-}
-
-/* Handler headers that node writes itself, or that could split the head. */
-static bool header_is_dropped(const struct s3_header *h)
-{
-    static const char *const own[] = {"content-length", "transfer-encoding", "connection",
-                                      "date", "server"};
-
-    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
-        if (gw_str_caseeq_c(h->name, own[i])) {
-            return true;
-        }
-    }
-    for (size_t i = 0; i < h->name.len; i++) {
-        if (h->name.p[i] <= ' ' || h->name.p[i] == ':') {
-            return true;
-        }
-    }
-    for (size_t i = 0; i < h->value.len; i++) {
-        if (h->value.p[i] == '\r' || h->value.p[i] == '\n' || h->value.p[i] == '\0') {
-            return true;
-        }
-    }
-    return h->name.len == 0;
-}
-
-/* Decide keep-alive and framing at resp_start: a body the handler has not
- * read is drained only when it is small and its length known. */
-static void resp_decide(struct node_conn *c, int status, int64_t content_length)
-{
-    const struct s3_http_request *r = &c->x.req;
-    bool is_http11 = c->http.parser.http_minor == 1;
-
-    c->resp_no_body = gw_str_eq_c(r->method, "HEAD") || status == 204 || status == 304 ||
-                      status < 200;
-    if (!c->body_eof && c->body_err == 0) {
-        uint64_t left = r->content_length - c->http.body_len;
-
-        if (r->is_chunked || (r->expects_continue && !c->continue_sent) ||
-            left > CONN_DRAIN_MAX) {
-            c->keep_alive = false;
-        }
-    }
-    if (c->body_err != 0 || c->env->is_closing) {
-        c->keep_alive = false;
-    }
-    c->resp_chunked = content_length < 0 && !c->resp_no_body && is_http11;
-    if (content_length < 0 && !c->resp_no_body && !is_http11) {
-        c->keep_alive = false; /* the body ends with the connection */
-    }
-    c->resp_len = content_length;
-}
-
-static void conn_resp_start(struct s3_exchange *x, int status, const struct s3_header *hdrs,
-                            size_t n_hdrs, int64_t content_length)
-{
-    struct node_conn *c = conn_of(x);
-    struct gw_buf *b = &c->head_buf;
-
-    if (c->resp_started || c->resp_ended) {
-        GW_RLOG(GW_LOG_ERROR, "node", x->req.request_id, "msg=\"resp_start twice\"");
-        return;
-    }
-    c->resp_started = true;
-    x->status = status;
-    if (c->is_dead) {
-        return;
-    }
-    /* A request that announced 100-continue and whose whole body is here
-     * (Content-Length: 0, or a body the handler read without ever waiting)
-     * still gets its interim 100: botocore answered directly on a
-     * keep-alive connection mis-parses the next response. */
-    if (c->body_eof) {
-        send_continue_before_final(c);
-    }
-    resp_decide(c, status, content_length);
-    b->len = 0;
-    gw_buf_printf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: unigw\r\nx-amz-request-id: %s\r\n",
-                  status, reason_phrase(status), http_date(c->env), x->req.request_id);
-    for (size_t i = 0; i < n_hdrs; i++) {
-        if (!header_is_dropped(&hdrs[i])) {
-            gw_buf_printf(b, "%.*s: %.*s\r\n", (int)hdrs[i].name.len, hdrs[i].name.p,
-                          (int)hdrs[i].value.len, hdrs[i].value.p);
-        }
-    }
-    if (content_length >= 0 && status != 204 && status != 304 && status >= 200) {
-        gw_buf_printf(b, "Content-Length: %" PRId64 "\r\n", content_length);
-    } else if (c->resp_chunked) {
-        gw_buf_append_c(b, "Transfer-Encoding: chunked\r\n");
-    }
-    if (!c->keep_alive) {
-        gw_buf_append_c(b, "Connection: close\r\n");
-    }
-    gw_buf_append_c(b, "\r\n");
-    queue_mem(c, b->data, b->len);
-}
-
-/* Common checks of resp_write and resp_sendfile; accounts @len. */
-static int resp_admit(struct node_conn *c, uint64_t len)
-{
-    if (!c->resp_started || c->resp_ended) {
-        return GW_ERR_INVALID;
-    }
-    if (c->is_dead) {
-        return GW_ERR_CANCELED;
-    }
-    if (c->resp_len >= 0 && c->resp_sent + len > (uint64_t)c->resp_len) {
-        return GW_ERR_INVALID;
-    }
-    c->resp_sent += len;
-    return GW_OK;
-}
-
-static void queue_chunk_prefix(struct node_conn *c, struct conn_wop *op, uint64_t len)
-{
-    int n = snprintf(op->pre, sizeof op->pre, "%" PRIx64 "\r\n", len);
-
-    wop_add_iov(op, op->pre, (size_t)n);
-}
-
-static int conn_resp_write(struct s3_exchange *x, const void *p, size_t len, s3_write_cb cb,
-                           void *arg)
-{
-    struct node_conn *c = conn_of(x);
-    struct conn_wop *op;
-    int rv = resp_admit(c, len);
-
-    if (rv != 0) {
-        return rv;
-    }
-    op = wop_new(c, WOP_MEM, cb, arg);
-    if (!c->resp_no_body && len > 0) {
-        if (c->resp_chunked) {
-            queue_chunk_prefix(c, op, len);
-        }
-        wop_add_iov(op, p, len);
-        if (c->resp_chunked) {
-            wop_add_iov(op, "\r\n", 2);
-        }
-    }
-    wq_push(c, op);
-    return GW_OK;
-}
-
-static int conn_resp_sendfile(struct s3_exchange *x, int fd, uint64_t off, uint64_t len,
-                              s3_write_cb cb, void *arg)
-{
-    struct node_conn *c = conn_of(x);
-    struct conn_wop *op;
-    int rv;
-
-    if (x->pool == NULL || !c->io->can_sendfile) {
-        return GW_ERR_NOT_IMPLEMENTED;
-    }
-    rv = resp_admit(c, len);
-    if (rv != 0) {
-        return rv;
-    }
-    if (c->resp_no_body || len == 0) {
-        wq_push(c, wop_new(c, WOP_MEM, cb, arg));
-        return GW_OK;
-    }
-    if (c->resp_chunked) {
-        op = wop_new(c, WOP_MEM, NULL, NULL);
-        queue_chunk_prefix(c, op, len);
-        wq_push(c, op);
-    }
-    op = wop_new(c, WOP_FILE, cb, arg);
-    op->file_fd = fd;
-    op->off = off;
-    op->len = len;
-    wq_push(c, op);
-    if (c->resp_chunked) {
-        queue_mem(c, "\r\n", 2);
-    }
-    return GW_OK;
-}
-
-/* Answer @rv as an S3 XML error; the connection closes afterwards. */
-static void resp_error(struct node_conn *c, int rv)
-{
-    struct s3_exchange *x = &c->x;
-    struct s3_header h = {GW_STR("content-type"), GW_STR("application/xml")};
-    struct gw_buf b = GW_BUF_INIT;
-    char *body;
-    size_t len;
-
-    c->keep_alive = false;
-    gw_buf_printf(&b,
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
-                  "<Message>%s</Message><RequestId>%s</RequestId></Error>",
-                  gw_err_code(rv), gw_err_message(rv), x->req.request_id);
-    len = b.len;
-    body = gw_arena_strndup(&c->arena, b.data, b.len);
-    gw_buf_free(&b);
-    conn_resp_start(x, gw_err_status(rv), &h, 1, (int64_t)len);
-    if (!c->resp_no_body && !c->is_dead) {
-        queue_mem(c, body, len);
-        c->resp_sent = len;
-    }
-}
-
-static void conn_resp_end(struct s3_exchange *x)
-{
-    struct node_conn *c = conn_of(x);
-
-    if (c->resp_ended) {
-        GW_RLOG(GW_LOG_ERROR, "node", x->req.request_id, "msg=\"resp_end twice\"");
-        return;
-    }
-    c->wait_cb = NULL; /* the handler gave the exchange up */
-    if (!c->resp_started) {
-        resp_error(c, GW_ERR_INTERNAL);
-    } else if (!c->is_dead && c->resp_chunked) {
-        queue_mem(c, "0\r\n\r\n", 5);
-    } else if (c->resp_len >= 0 && c->resp_sent < (uint64_t)c->resp_len && !c->resp_no_body) {
-        c->keep_alive = false; /* short body: only a close tells the client */
-    }
-    c->resp_ended = true;
-    conn_schedule(c);
-}
-
 static const struct s3_exchange_ops conn_ops = {
     .body_read = conn_body_read,
     .body_wait = conn_body_wait,
-    .resp_start = conn_resp_start,
-    .resp_write = conn_resp_write,
-    .resp_sendfile = conn_resp_sendfile,
-    .resp_end = conn_resp_end,
+    .resp_start = node__conn_resp_start,
+    .resp_write = node__conn_resp_write,
+    .resp_sendfile = node__conn_resp_sendfile,
+    .resp_end = node__conn_resp_end,
 };
 
 /* ---- exchange lifecycle ---- */
@@ -828,7 +208,7 @@ static void exchange_reject(struct node_conn *c, int rv)
     c->x.ops = &conn_ops;
     c->body_eof = true; /* nothing more will be parsed */
     c->rpos = c->rlen = 0;
-    resp_error(c, rv);
+    node__conn_resp_error(c, rv);
     c->resp_ended = true;
 }
 
@@ -904,7 +284,7 @@ static void exchange_reset(struct node_conn *c)
 static void conn_linger(struct node_conn *c)
 {
     if (c->is_dead || (c->body_eof && c->rpos == c->rlen)) {
-        conn_close(c);
+        node__conn_close(c);
         return;
     }
     shutdown(c->fd, SHUT_WR);
@@ -948,7 +328,7 @@ static void conn_parse_error(struct node_conn *c)
         c->rpos = c->rlen = 0;
     } else {
         c->is_dead = true;
-        conn_close(c);
+        node__conn_close(c);
     }
 }
 
@@ -1018,11 +398,11 @@ static void conn_parse(struct node_conn *c)
 static void conn_peer_eof(struct node_conn *c)
 {
     if (c->state == CONN_EXCHANGE) {
-        conn_kill(c); /* mid-body: the handler sees GW_ERR_CANCELED */
+        node__conn_kill(c); /* mid-body: the handler sees GW_ERR_CANCELED */
         return;
     }
     c->is_dead = true;
-    conn_close(c);
+    node__conn_close(c);
 }
 
 static void conn_read(struct node_conn *c)
@@ -1052,7 +432,7 @@ static void conn_read(struct node_conn *c)
         c->lingered += (uint64_t)n;
         c->rlen = 0;
         if (c->lingered > CONN_LINGER_MAX) {
-            conn_close(c);
+            node__conn_close(c);
         }
         return;
     }
@@ -1069,7 +449,7 @@ static void idle_timer_cb(uv_timer_t *t)
     struct node_conn *c = t->data;
 
     if (!c->is_closing && c->state == CONN_IDLE) {
-        conn_close(c);
+        node__conn_close(c);
     }
 }
 
@@ -1083,9 +463,9 @@ static void head_timer_cb(uv_timer_t *t)
     }
     if (c->state == CONN_HEAD) {
         exchange_reject(c, GW_ERR_REQUEST_TIMEOUT);
-        conn_step(c);
+        node__conn_step(c);
     } else if (c->state == CONN_IDLE) {
-        conn_close(c);
+        node__conn_close(c);
     }
 }
 
@@ -1099,9 +479,9 @@ static void body_timer_cb(uv_timer_t *t)
     if (c->state == CONN_EXCHANGE) {
         c->body_err = GW_ERR_REQUEST_TIMEOUT;
         c->keep_alive = false;
-        conn_step(c);
+        node__conn_step(c);
     } else {
-        conn_close(c); /* DRAIN or LINGER */
+        node__conn_close(c); /* DRAIN or LINGER */
     }
 }
 
@@ -1113,8 +493,8 @@ static void write_timer_cb(uv_timer_t *t)
         return;
     }
     GW_RLOG(GW_LOG_INFO, "node", c->x.req.request_id, "msg=\"write stalled, closing\"");
-    conn_kill(c);
-    conn_step(c);
+    node__conn_kill(c);
+    node__conn_step(c);
 }
 
 /* Start @t if @on and it is not running; stop it if not @on. */
@@ -1176,17 +556,17 @@ static void conn_arm(struct node_conn *c)
 
 /* ---- the driver ---- */
 
-static void conn_step(struct node_conn *c)
+void node__conn_step(struct node_conn *c)
 {
     if (c->is_closing || c->is_close_pending) {
         return;
     }
-    conn_flush(c);
+    node__conn_flush(c);
     conn_parse(c);
     if (c->is_closing || c->is_close_pending) {
         return;
     }
-    conn_fire(c);
+    node__conn_fire(c);
     if (c->is_closing || c->is_close_pending) {
         return;
     }
@@ -1196,10 +576,10 @@ static void conn_step(struct node_conn *c)
         if (c->is_closing || c->is_close_pending) {
             return;
         }
-        conn_schedule(c); /* a pipelined request may be waiting */
+        node__conn_schedule(c); /* a pipelined request may be waiting */
     }
     if (c->env->is_closing && c->state == CONN_IDLE) {
-        conn_close(c);
+        node__conn_close(c);
         return;
     }
     conn_arm(c);
@@ -1210,10 +590,10 @@ static void tick_cb(uv_idle_t *t)
     struct node_conn *c = t->data;
 
     uv_idle_stop(t);
-    conn_step(c);
+    node__conn_step(c);
 }
 
-static void conn_schedule(struct node_conn *c)
+void node__conn_schedule(struct node_conn *c)
 {
     if (!c->is_closing) {
         uv_idle_start(&c->tick, tick_cb);
@@ -1237,12 +617,12 @@ static void poll_cb(uv_poll_t *p, int status, int events)
             conn_read(c);
         }
     }
-    conn_step(c);
+    node__conn_step(c);
 }
 
 /* The peer is gone or the connection must be aborted: cancel what is queued
  * and close as soon as the handler lets go of the exchange. */
-static void conn_kill(struct node_conn *c)
+void node__conn_kill(struct node_conn *c)
 {
     struct conn_wop *head;
 
@@ -1253,7 +633,7 @@ static void conn_kill(struct node_conn *c)
     c->keep_alive = false;
     c->body_err = GW_ERR_CANCELED;
     if (c->state != CONN_EXCHANGE) {
-        conn_close(c);
+        node__conn_close(c);
         return;
     }
     /* A FILE op a worker is sending completes when its job returns. */
@@ -1265,13 +645,13 @@ static void conn_kill(struct node_conn *c)
         }
     }
     while (c->wq_head != NULL) {
-        wq_complete_head(c, GW_ERR_CANCELED);
+        node__conn_wq_complete_head(c, GW_ERR_CANCELED);
     }
     if (head != NULL) {
         head->next = NULL;
         c->wq_head = c->wq_tail = head;
     }
-    conn_schedule(c);
+    node__conn_schedule(c);
 }
 
 static void conn_closed_cb(uv_handle_t *h)
@@ -1297,7 +677,7 @@ static void conn_closed_cb(uv_handle_t *h)
 
 /* Close the handles and free the connection; never while the handler owns
  * the exchange (callers make sure) or while a worker writes (then later). */
-static void conn_close(struct node_conn *c)
+void node__conn_close(struct node_conn *c)
 {
     if (c->is_closing) {
         return;
@@ -1372,7 +752,7 @@ void node__conn_shutdown(struct node_conn *c)
     }
     c->keep_alive = false;
     if (c->state != CONN_EXCHANGE) {
-        conn_close(c);
+        node__conn_close(c);
     }
 }
 
@@ -1381,5 +761,5 @@ void node__conn_abort(struct node_conn *c)
     if (c->is_closing) {
         return;
     }
-    conn_kill(c);
+    node__conn_kill(c);
 }
