@@ -28,6 +28,7 @@ struct list_op {
     struct gw_str token;   /* v2 continuation token, as given */
     struct gw_str start_after;
     char bucket_dir[S3_PATH_MAX];
+    const char *owner; /* see bucket_owner() */
     int rv;
 };
 
@@ -169,14 +170,23 @@ static void list_work_cb(struct gw_pool_job *job)
     l->rv = rv;
 }
 
-static void write_owner(struct s3_xml_writer *w, struct s3_req *q)
+/* The bucket's owner, looked up once per listing (every entry carries it). */
+static const char *bucket_owner(struct list_op *l)
 {
     struct meta_bucket mb;
-    const char *owner = "root";
 
-    if (meta_bucket_get(q->svc->meta, q->rt.bucket, &mb) == 0) {
-        owner = gw_arena_strndup(q->a, mb.owner, mb.owner_len);
+    if (l->owner == NULL) {
+        l->owner = meta_bucket_get(l->q->svc->meta, l->q->rt.bucket, &mb) == 0
+                       ? gw_arena_strndup(l->q->a, mb.owner, mb.owner_len)
+                       : "root";
     }
+    return l->owner;
+}
+
+static void write_owner(struct s3_xml_writer *w, struct list_op *l)
+{
+    const char *owner = bucket_owner(l);
+
     s3_xml_open(w, "Owner");
     s3_xml_elem_c(w, "ID", owner);
     s3_xml_elem_c(w, "DisplayName", owner);
@@ -204,7 +214,7 @@ static void write_entry(struct list_op *l, struct s3_xml_writer *w, size_t i)
     s3_xml_elem_etag(w, "ETag", bare_etag(l->etags[i]));
     s3_xml_elem_u64(w, "Size", e->is_dir ? 0 : e->size);
     if (l->fetch_owner) {
-        write_owner(w, l->q);
+        write_owner(w, l);
     }
     s3_xml_elem_c(w, "StorageClass", "STANDARD");
     s3_xml_close(w);
