@@ -288,6 +288,13 @@ static void open_work_cb(struct gw_pool_job *job)
     }
 }
 
+static void close_then_refuse_cb(struct gw_pool_job *job)
+{
+    struct get_op *g = job->data;
+
+    s3_err_respond(g->q, g->rv);
+}
+
 static void open_done_cb(struct gw_pool_job *job)
 {
     struct get_op *g = job->data;
@@ -300,9 +307,10 @@ static void open_done_cb(struct gw_pool_job *job)
         return;
     }
     if (g->o.fd >= 0) {
-        /* Error after open: answer first, the close job then ends the exchange. */
-        close(g->o.fd);
-        g->o.fd = -1;
+        /* Refused after the open (a precondition, a range): close off the loop first. */
+        g->rv = rv;
+        gw_pool_submit(g->q->x->pool, &g->q->job, close_work_cb, close_then_refuse_cb, g);
+        return;
     }
     s3_err_respond(g->q, rv);
 }
