@@ -17,13 +17,13 @@
  * a shutdown. */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mpu.h"
+#include "obj.h"
 #include "unigw/alloc.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
@@ -53,21 +53,12 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void rm_upload_dir(struct s3_service *s, struct gw_str id)
 {
     char dir[S3_PATH_MAX];
 
     if (s3_path_multipart_dir(dir, sizeof dir, s->mount, id) == 0) {
-        nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+        s3__rmtree(dir);
     }
 }
 

@@ -21,11 +21,11 @@
  * AWS does; that is the one place besides s3_err_respond that writes one. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "mpu.h"
+#include "obj.h"
 #include "publish.h"
 #include "xml_in.h"
 #include "xml_out.h"
@@ -552,20 +552,11 @@ static void assemble_work_cb(struct gw_pool_job *job)
 
 /* ---- FINISH --------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void cleanup_work_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    nftw(c->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    s3__rmtree(c->dir);
 }
 
 static void cleanup_done_cb(struct gw_pool_job *job)

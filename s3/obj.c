@@ -4,6 +4,7 @@
  * fingerprint ETag "<hex>-1" (stable until the file changes). */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -204,6 +205,20 @@ int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_st
     }
     *key = path;
     return s3_path_key_check(path);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void s3__rmtree(const char *dir)
+{
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int s3__fsync_dir(const char *path)

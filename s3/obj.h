@@ -46,6 +46,10 @@ int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key
 int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_str *bucket,
                           struct gw_str *key);
 
+/* Blocking: remove @dir and everything below it (staged multipart data);
+ * symbolic links are removed, never followed. */
+void s3__rmtree(const char *dir);
+
 /* fsync a directory by path (blocking). */
 int s3__fsync_dir(const char *path);
 

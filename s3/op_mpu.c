@@ -18,7 +18,6 @@
  * the cleanup task (s3/mpu_cleanup.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "mpu.h"
+#include "obj.h"
 #include "put_meta.h"
 #include "xml_in.h"
 #include "xml_out.h"
@@ -397,20 +397,11 @@ struct abort_op {
     char dir[S3_PATH_MAX];
 };
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void abort_rm_work_cb(struct gw_pool_job *job)
 {
     struct abort_op *ab = job->data;
 
-    nftw(ab->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    s3__rmtree(ab->dir);
 }
 
 static void abort_rm_done_cb(struct gw_pool_job *job)

@@ -275,27 +275,11 @@ static int parse_query_auth(struct gw_str query, struct gw_arena *a, struct s3_s
     return GW_OK;
 }
 
-/* Does the raw query name @key (before any '=')? */
-static bool query_has(struct gw_str query, const char *key)
-{
-    while (query.len > 0) {
-        struct gw_str part;
-        struct gw_str k;
-
-        gw_str_split(&query, '&', &part);
-        gw_str_split(&part, '=', &k);
-        if (gw_str_eq_c(k, key)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 int s3_sigv2_parse(const struct s3_http_request *r, struct gw_arena *a, struct s3_sigv2 *out)
 {
     struct gw_str header = s3_header_get(r, "authorization");
     struct gw_str query = target_query(r->target);
-    bool has_query = query_has(query, "AWSAccessKeyId") || query_has(query, "Signature");
+    bool has_query = s3__query_has(query, "AWSAccessKeyId") || s3__query_has(query, "Signature");
     bool is_v2_header = header.p != NULL && gw_str_has_prefix(header, GW_STR("AWS "));
 
     memset(out, 0, sizeof *out);

@@ -130,26 +130,16 @@ static void put_digits(char *out, unsigned v, int n)
 
 void s3__sigv4_format_time(int64_t t, char out[17])
 {
-    int64_t days = t / 86400 - (t % 86400 < 0);
-    int64_t rem = t - days * 86400;
-    /* civil_from_days (Hinnant) */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+    struct tm tm;
 
-    put_digits(out, (unsigned)y, 4);
-    put_digits(out + 4, m, 2);
-    put_digits(out + 6, d, 2);
+    s3__civil_from_secs(t, &tm);
+    put_digits(out, (unsigned)(tm.tm_year + 1900), 4);
+    put_digits(out + 4, (unsigned)(tm.tm_mon + 1), 2);
+    put_digits(out + 6, (unsigned)tm.tm_mday, 2);
     out[8] = 'T';
-    put_digits(out + 9, (unsigned)(rem / 3600), 2);
-    put_digits(out + 11, (unsigned)(rem / 60 % 60), 2);
-    put_digits(out + 13, (unsigned)(rem % 60), 2);
+    put_digits(out + 9, (unsigned)tm.tm_hour, 2);
+    put_digits(out + 11, (unsigned)tm.tm_min, 2);
+    put_digits(out + 13, (unsigned)tm.tm_sec, 2);
     out[15] = 'Z';
     out[16] = '\0';
 }
@@ -714,8 +704,7 @@ static int parse_query_auth(const struct s3_http_request *r, struct gw_str query
     return rv;
 }
 
-/* Does the raw query name the parameter @key? */
-static bool query_has(struct gw_str query, const char *key)
+bool s3__query_has(struct gw_str query, const char *key)
 {
     while (query.len > 0) {
         struct gw_str part;
@@ -740,8 +729,8 @@ int s3__sigv4_parse_opts(const struct s3_http_request *r, const struct s3__sigv4
 
     memset(out, 0, sizeof *out);
     target_split(r->target, &path, &query);
-    has_query = query_has(query, "X-Amz-Algorithm") || query_has(query, "X-Amz-Credential") ||
-                query_has(query, "X-Amz-Signature");
+    has_query = s3__query_has(query, "X-Amz-Algorithm") ||
+                s3__query_has(query, "X-Amz-Credential") || s3__query_has(query, "X-Amz-Signature");
     if (header.p != NULL && has_query) {
         return GW_ERR_INVALID_ARGUMENT; /* "Only one auth mechanism allowed" */
     }
@@ -751,7 +740,7 @@ int s3__sigv4_parse_opts(const struct s3_http_request *r, const struct s3__sigv4
     if (has_query) {
         return parse_query_auth(r, query, opts, a, out);
     }
-    if (query_has(query, "AWSAccessKeyId") || query_has(query, "Signature")) {
+    if (s3__query_has(query, "AWSAccessKeyId") || s3__query_has(query, "Signature")) {
         return GW_ERR_UNSUPPORTED_AUTH; /* SigV2 presigned URL */
     }
     return GW_ERR_NOT_FOUND;

@@ -76,6 +76,10 @@ struct s3_sigv4 {
  *   GW_ERR_INVALID_REQUEST when header auth has no x-amz-content-sha256;
  *   GW_ERR_INVALID_ARGUMENT for an unknown x-amz-content-sha256 value or
  *   both a header and query authentication. */
+/* Does the raw query string (no '?') name the parameter @key (before any
+ * '=')?  Shared with the SigV2 parser. */
+bool s3__query_has(struct gw_str query, const char *key);
+
 int s3_sigv4_parse(const struct s3_http_request *r, struct gw_arena *a, struct s3_sigv4 *out);
 
 /* Check @auth (from s3_sigv4_parse of @r) against @secret at time @now

@@ -165,8 +165,7 @@ int64_t s3__days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Split @sec into a UTC calendar date and time. */
-static void civil_from_secs(int64_t sec, struct tm *tm)
+void s3__civil_from_secs(int64_t sec, struct tm *tm)
 {
     int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
     int64_t rem = sec - days * 86400;
@@ -196,7 +195,7 @@ size_t s3_time_iso8601(int64_t ns, char *out)
 
     char tmp[96]; /* room for any int the compiler cannot bound */
 
-    civil_from_secs(sec, &tm);
+    s3__civil_from_secs(sec, &tm);
     n = snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
     n = n < 0 ? 0 : n > S3_ISO8601_LEN ? S3_ISO8601_LEN : n;
@@ -210,7 +209,7 @@ size_t s3_http_date_format(int64_t sec, char *out)
     struct tm tm;
     int n;
 
-    civil_from_secs(sec, &tm);
+    s3__civil_from_secs(sec, &tm);
     n = snprintf(out, S3_HTTP_DATE_LEN + 1, "%s, %02d %s %04d %02d:%02d:%02d GMT",
                  wkday_names[tm.tm_wday], tm.tm_mday, month_names[tm.tm_mon],
                  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "unigw/buf.h"
 #include "unigw/str.h"
@@ -85,6 +86,9 @@ void s3_url_encode_key(struct gw_buf *b, struct gw_str key);
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
  * days_from_civil); shared with the SigV4 date parser. */
 int64_t s3__days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The inverse: @sec since the epoch as a UTC calendar date and time (year,
+ * mon, mday, hour, min, sec, wday of @tm). */
+void s3__civil_from_secs(int64_t sec, struct tm *tm);
 
 size_t s3_time_iso8601(int64_t ns, char *out);
 /* Format @sec as an RFC 1123 HTTP date, "Wed, 25 Nov 2026 11:16:48 GMT", into
