@@ -9,13 +9,14 @@ static int usage_error(struct adm_ctx *c, const char *what)
     return ADM_EXIT_USAGE;
 }
 
-static const char *const user_head[] = {"NAME", "ADMIN", "DISABLED", "CREATED"};
+static const char *const user_head[] = {"NAME", "ID", "ADMIN", "DISABLED", "CREATED"};
 
 static void user_row(struct adm_table *t, json_t *u)
 {
-    char b[4][32];
-    const char *cells[4] = {
+    char b[5][32];
+    const char *cells[5] = {
         adm_json_text(json_object_get(u, "name"), b[0], sizeof b[0]),
+        adm_json_text(json_object_get(u, "id"), b[4], sizeof b[4]),
         adm_json_text(json_object_get(u, "admin"), b[1], sizeof b[1]),
         adm_json_text(json_object_get(u, "disabled"), b[2], sizeof b[2]),
         adm_json_text(json_object_get(u, "created"), b[3], sizeof b[3]),
@@ -34,7 +35,7 @@ static void print_users(struct adm_ctx *c, json_t *j)
     json_t *v;
     size_t i;
 
-    adm_table_init(&t, 4, user_head);
+    adm_table_init(&t, 5, user_head);
     if (json_is_array(users)) {
         json_array_foreach(users, i, v) {
             user_row(&t, v);

@@ -285,6 +285,7 @@ static int lookup_fill(struct meta *m, MDB_txn *txn, struct gw_str v, struct met
     }
     meta__str_copy(out->user, sizeof out->user, &out->user_len,
                    gw_str_make(u.name, u.name_len));
+    memcpy(out->user_id, u.id, sizeof out->user_id);
     out->is_admin = u.is_admin;
     out->is_disabled = u.is_disabled;
     return meta_secret_unseal(m->cluster_key, rec.sealed, out->secret, sizeof out->secret,

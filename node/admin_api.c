@@ -170,8 +170,9 @@ int node__adm_result(int rv, int result)
 
 static json_t *user_json(const struct meta_user *u)
 {
-    return json_pack("{s:s, s:b, s:b, s:o}", "name", u->name, "admin", u->is_admin, "disabled",
-                     u->is_disabled, "created", node__adm_json_time(u->created_ms));
+    return json_pack("{s:s, s:s, s:b, s:b, s:o}", "name", u->name, "id", u->id, "admin",
+                     u->is_admin, "disabled", u->is_disabled, "created",
+                     node__adm_json_time(u->created_ms));
 }
 
 static void user_list(struct adm_op *o)

@@ -309,8 +309,13 @@ static void bucket_set_owner(struct adm_op *o)
 
 static void policy_get(struct adm_op *o)
 {
-    struct gw_buf pol = GW_BUF_INIT;
-    int rv = meta_policy_get(o->adm->meta, o->name, &pol);
+    struct gw_buf pol = GW_BUF_INIT, stored = GW_BUF_INIT;
+    int rv = meta_policy_get(o->adm->meta, o->name, &stored);
+
+    if (rv == 0) {
+        rv = s3_policy_show_users(o->adm->meta, gw_buf_str(&stored), &pol);
+    }
+    gw_buf_free(&stored);
 
     if (rv == GW_ERR_NO_SUCH_POLICY) {
         node__adm_respond_err(o, 404, "NoSuchBucketPolicy", "The bucket '%.*s' has no policy.",
@@ -344,11 +349,16 @@ static void policy_changed_cb(void *arg, int rv, int result)
 /* The document is validated by the S3 policy engine, as PutBucketPolicy does. */
 static void policy_put_step(struct adm_op *o)
 {
+    struct gw_buf bound = GW_BUF_INIT;
     struct meta_cmd_hdr h;
     char err[256];
     int rv = s3_policy_validate(gw_buf_str(&o->body), o->name, err, sizeof err);
 
+    if (rv == 0) {
+        rv = s3_policy_bind_users(o->adm->meta, gw_buf_str(&o->body), &bound, err, sizeof err);
+    }
     if (rv == GW_ERR_MALFORMED_POLICY) {
+        gw_buf_free(&bound);
         node__adm_respond_err(o, 400, "MalformedPolicy", "%s", err);
         return;
     }
@@ -356,8 +366,9 @@ static void policy_put_step(struct adm_op *o)
         rv = node__adm_hdr_make(o, &h);
     }
     if (rv == 0) {
-        rv = meta_cmd_policy_put(&o->cmd, &h, o->name, gw_buf_str(&o->body));
+        rv = meta_cmd_policy_put(&o->cmd, &h, o->name, gw_buf_str(&bound));
     }
+    gw_buf_free(&bound);
     node__adm_propose(o, rv, policy_changed_cb);
 }
 

@@ -97,6 +97,24 @@ static int check_md5(struct s3_req *q, struct gw_str body)
     return memcmp(want, got, GW_MD5_LEN) == 0 ? GW_OK : GW_ERR_BAD_DIGEST;
 }
 
+/* Store the document with its users bound to their ids. */
+static int propose_bound(struct policy_op *o, struct gw_str body)
+{
+    struct s3_req *q = o->q;
+    struct gw_buf bound = GW_BUF_INIT;
+    char err[sizeof q->errmsg];
+    int rv = s3_policy_bind_users(q->svc->meta, body, &bound, err, sizeof err);
+
+    if (rv == GW_ERR_MALFORMED_POLICY) {
+        s3_req_errmsg(q, "policy: %s", err);
+    }
+    if (rv == 0) {
+        rv = propose(o, gw_buf_str(&bound));
+    }
+    gw_buf_free(&bound);
+    return rv;
+}
+
 static void put_body_cb(struct s3_req *q, int rv, struct gw_str body)
 {
     struct policy_op *o = q->op;
@@ -118,7 +136,7 @@ static void put_body_cb(struct s3_req *q, int rv, struct gw_str body)
         s3_policy_unref(p);
     }
     if (rv == 0) {
-        rv = propose(o, body);
+        rv = propose_bound(o, body);
     }
     if (rv != 0) {
         s3_err_respond(q, rv);
@@ -170,6 +188,19 @@ static void respond_status(struct s3_req *q)
     s3_req_respond_xml(q, 200);
 }
 
+/* The stored document into q->body_out, its user ids shown as ARNs. */
+static int stored_doc_shown(struct s3_req *q)
+{
+    struct gw_buf doc = GW_BUF_INIT;
+    int rv = meta_policy_get(q->svc->meta, q->rt.bucket, &doc);
+
+    if (rv == 0) {
+        rv = s3_policy_show_users(q->svc->meta, gw_buf_str(&doc), &q->body_out);
+    }
+    gw_buf_free(&doc);
+    return rv;
+}
+
 static void stat_done_cb(struct gw_pool_job *job)
 {
     struct policy_op *o = job->data;
@@ -182,6 +213,8 @@ static void stat_done_cb(struct gw_pool_job *job)
     }
     if (rv == 0 && q->rt.op == S3_OP_DELETE_BUCKET_POLICY) {
         rv = propose(o, GW_STR_NULL);
+    } else if (rv == 0 && q->rt.op == S3_OP_GET_BUCKET_POLICY) {
+        rv = stored_doc_shown(q);
     } else if (rv == 0) {
         rv = meta_policy_get(q->svc->meta, q->rt.bucket, &q->body_out);
     }

@@ -43,7 +43,8 @@ struct s3_policy_request {
     struct gw_str bucket;
     struct gw_str key;   /* empty for bucket-level requests */
     bool is_anonymous;
-    struct gw_str user;  /* the authenticated user's name */
+    struct gw_str user;  /* the authenticated user's name (aws:username) */
+    struct gw_str user_id; /* and immutable id (aws:userid, what stored principals name) */
     const char *source_ip; /* textual IPv4 or IPv6, NULL when unknown */
     bool is_secure;      /* aws:SecureTransport */
     int64_t now;         /* aws:CurrentTime, seconds since the epoch */
@@ -55,6 +56,10 @@ struct s3_policy_request {
     s3_policy_tag_cb tag_get; /* s3:ExistingObjectTag/<key>; NULL: no tags known */
     void *tag_arg;
 };
+
+/* Whether @s has the form of a user id ("AIDA" or "AIDL" and 16 upper-case
+ * hex digits, meta/user.c); a principal of that form matches by id. */
+bool s3_policy_is_user_id(struct gw_str s);
 
 /* Parse and validate the policy document @doc for bucket @bucket.  Returns
  * GW_OK with *@out (reference count 1; release with s3_policy_unref), or

@@ -80,8 +80,11 @@ static bool principal_matches(const struct pol_stmt *st, const struct s3_policy_
 {
     bool hit = st->principal_any || (!r->is_anonymous && st->principal_account);
 
+    /* Stored documents name users by id; a name (a document stored before
+     * ids existed) still matches by name until the policy is put again. */
     for (size_t i = 0; !hit && !r->is_anonymous && i < st->users.n; i++) {
-        hit = gw_str_eq(st->users.v[i], r->user);
+        struct gw_str u = st->users.v[i];
+        hit = s3_policy_is_user_id(u) ? gw_str_eq(u, r->user_id) : gw_str_eq(u, r->user);
     }
     return hit != st->is_not_principal;
 }
@@ -123,8 +126,10 @@ static bool request_value(const struct s3_policy_request *r, struct gw_str key, 
         *out = gw_str_make(buf, strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm));
     } else if (gw_str_eq_c(key, "aws:EpochTime")) {
         *out = gw_str_make(buf, (size_t)snprintf(buf, cap, "%lld", (long long)r->now));
-    } else if (gw_str_eq_c(key, "aws:username") || gw_str_eq_c(key, "aws:userid")) {
+    } else if (gw_str_eq_c(key, "aws:username")) {
         *out = r->is_anonymous ? GW_STR_NULL : r->user;
+    } else if (gw_str_eq_c(key, "aws:userid")) {
+        *out = r->is_anonymous ? GW_STR_NULL : r->user_id;
     } else if (gw_str_eq_c(key, "aws:PrincipalType")) {
         *out = gw_str_c(r->is_anonymous ? "Anonymous" : "User");
     } else if (gw_str_eq_c(key, "aws:Referer")) {

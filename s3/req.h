@@ -45,6 +45,7 @@ struct s3_req {
     int64_t now; /* seconds since the epoch at arrival */
     bool is_anonymous;
     char user[META_NAME_MAX + 1];
+    char user_id[META_USER_ID_LEN + 1]; /* the user's immutable id */
     bool is_admin;
     struct s3_sigv4 *auth; /* NULL when anonymous */
     struct s3_header hdrs[S3_MAX_RESP_HEADERS];

@@ -212,6 +212,7 @@ static int verify_sigv2(struct s3_req *q, struct meta_key_info *key)
 static void identity_set(struct s3_req *q, const struct meta_key_info *key)
 {
     memcpy(q->user, key->user, key->user_len + 1);
+    memcpy(q->user_id, key->user_id, sizeof q->user_id);
     q->is_admin = key->is_admin;
 }
 
@@ -295,6 +296,7 @@ static void policy_request_fill(const struct s3_req *q, struct gw_str bucket, st
     r->key = key;
     r->is_anonymous = q->is_anonymous;
     r->user = gw_str_c(q->user);
+    r->user_id = gw_str_c(q->user_id);
     r->source_ip = q->http->peer_ip[0] != '\0' ? q->http->peer_ip : NULL;
     r->is_secure = q->http->is_tls;
     r->now = q->now;

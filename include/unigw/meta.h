@@ -246,9 +246,13 @@ int meta_restore(struct meta *m, const void *p, size_t len);
 
 /* --- Queries on the local replica ----------------------------------------------------- */
 
+#define META_USER_ID_LEN 20 /* "AIDA" / "AIDL" + 16 upper-case hex digits */
+
 struct meta_user {
     char name[META_NAME_MAX + 1]; /* NUL-terminated */
     size_t name_len;
+    char id[META_USER_ID_LEN + 1]; /* immutable unique id, NUL-terminated (meta/user.c) */
+    uint64_t seq;                  /* its sequence number; 0 for users made before ids */
     bool is_admin;
     bool is_disabled;
     uint64_t created_ms;
@@ -256,6 +260,8 @@ struct meta_user {
 
 /* GW_OK, GW_ERR_NOT_FOUND, GW_ERR_CORRUPT or an LMDB fault. */
 int meta_user_get(struct meta *m, struct gw_str name, struct meta_user *out);
+/* The user whose id is @id: GW_OK, GW_ERR_NOT_FOUND, GW_ERR_CORRUPT or an LMDB fault. */
+int meta_user_get_by_id(struct meta *m, struct gw_str id, struct meta_user *out);
 /* Up to @max users whose names sort after @after (empty: from the start), in
  * byte order, into a gw_malloc'ed array *@out (caller gw_frees; NULL when
  * *@n_out is 0).  Paginate for long lists: every call is one short read txn. */
@@ -265,6 +271,7 @@ int meta_user_list(struct meta *m, struct gw_str after, size_t max, struct meta_
 struct meta_key_info {
     char user[META_NAME_MAX + 1]; /* NUL-terminated owner name */
     size_t user_len;
+    char user_id[META_USER_ID_LEN + 1]; /* the owner's immutable id */
     char secret[META_SECRET_MAX + 1]; /* the unsealed secret, NUL-terminated */
     size_t secret_len;
     bool is_admin;    /* of the user */

@@ -28,6 +28,7 @@
 #include "unigw/arena.h"
 #include "unigw/str.h"
 
+struct gw_buf;
 struct gw_pool_loop;
 struct meta;
 struct meta_proposer;
@@ -216,5 +217,15 @@ int s3_bucket_dir_list(struct s3_service *s, struct gw_arena *a, struct gw_str *
  * does.  GW_OK, or GW_ERR_MALFORMED_POLICY with a sentence in @err (@err_cap
  * bytes, NUL-terminated). */
 int s3_policy_validate(struct gw_str doc, struct gw_str bucket, char *err, size_t err_cap);
+
+/* Principals by user id (s3/policy_principal.c).  Bind: append to @out the
+ * document @doc (already validated) with every user it names replaced by that
+ * user's immutable id, as it is stored; GW_OK, GW_ERR_MALFORMED_POLICY with a
+ * sentence in @err when it names an unknown user, or a store fault.  Show:
+ * append @doc with every id of an existing user turned back into its ARN,
+ * for GetBucketPolicy.  A document without users is appended unchanged. */
+int s3_policy_bind_users(struct meta *m, struct gw_str doc, struct gw_buf *out, char *err,
+                         size_t err_cap);
+int s3_policy_show_users(struct meta *m, struct gw_str doc, struct gw_buf *out);
 
 #endif

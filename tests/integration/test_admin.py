@@ -74,12 +74,14 @@ def s3_error_code(exc):
 def test_user_create_list_show(gw):
     r = ok(run(gw, "user", "create", "alice"))
     rows = table(r.out)
-    assert rows[0] == ["NAME", "ADMIN", "DISABLED", "CREATED"]
-    assert rows[1][:3] == ["alice", "no", "no"]
-    assert rows[1][3].endswith("Z")
+    assert rows[0] == ["NAME", "ID", "ADMIN", "DISABLED", "CREATED"]
+    assert rows[1][0] == "alice" and rows[1][2:4] == ["no", "no"]
+    assert rows[1][1].startswith("AIDA") and len(rows[1][1]) == 20
+    assert rows[1][4].endswith("Z")
 
     j = ok(run(gw, "--json", "user", "create", "ops", "--admin")).json()
     assert j["name"] == "ops" and j["admin"] is True and j["disabled"] is False
+    assert j["id"].startswith("AIDA") and j["id"] != rows[1][1]
 
     rows = table(ok(run(gw, "user", "list")).out)
     names = [r[0] for r in rows[1:]]

@@ -277,3 +277,42 @@ def test_copy_needs_read_on_the_source(gw, s3, users):
     # Read on the source does not grant writes to it.
     expect_error(bob.copy_object, "AccessDenied", 403, Bucket=src, Key="back",
                  CopySource={"Bucket": dst, "Key": "copied"})
+
+
+def admin(gw, *args):
+    base = [admin_bin(), "--endpoint", gw.endpoint, "--access-key", gw.access_key,
+            "--secret-key", gw.secret_key]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": gw.client_dir}
+    p = subprocess.run(base + list(args), capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_principal_is_the_user_not_the_name(gw, s3, bucket):
+    """A grant to a user does not pass to a later user of the same name, as on AWS:
+    the policy holds the user's id, GET shows the ARN while the user exists and the
+    bare id once it is gone."""
+    name = "carol" + util.random_key(6).lower()
+    carol = new_user(gw, name)
+    carol_id = json.loads(admin(gw, "--json", "user", "show", name))["id"]
+    assert carol_id.startswith("AIDA") and len(carol_id) == 20
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(
+        stmt("Allow", {"AWS": "arn:aws:iam:::user/" + name}, "s3:GetObject",
+             arn(bucket, "*"))))
+    assert carol.get_object(Bucket=bucket, Key="private/b.txt")["Body"].read() == b"private data"
+    shown = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert shown["Statement"][0]["Principal"]["AWS"] == "arn:aws:iam:::user/" + name
+    admin(gw, "user", "delete", name)
+    shown = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert shown["Statement"][0]["Principal"]["AWS"] == carol_id
+    again = new_user(gw, name)
+    assert json.loads(admin(gw, "--json", "user", "show", name))["id"] != carol_id
+    expect_error(again.get_object, "AccessDenied", 403, Bucket=bucket, Key="private/b.txt")
+    s3.delete_bucket_policy(Bucket=bucket)
+
+
+def test_unknown_principal_refused(s3, bucket):
+    expect_error(s3.put_bucket_policy, "MalformedPolicy", 400, Bucket=bucket, Policy=policy(
+        stmt("Allow", {"AWS": "arn:aws:iam:::user/nobody-" + util.random_key(6).lower()},
+             "s3:GetObject", arn(bucket, "*"))))
+    expect_error(s3.get_bucket_policy, "NoSuchBucketPolicy", 404, Bucket=bucket)

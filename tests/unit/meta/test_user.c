@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "env.h"
 #include "meta_test.h"
 
 static int user_cmd(struct mt *t, int type, const char *name, bool flag)
@@ -132,6 +133,73 @@ static void user_list_paginates(void **state)
     mt_close(&t);
 }
 
+/* Ids come from a replicated counter: distinct, stable, and a user deleted
+ * and made again under the same name gets a new one. */
+static void user_ids_are_immutable_and_unique(void **state)
+{
+    struct meta_key_info ki;
+    struct meta_user a, b, again, by_id;
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), GW_OK);
+    assert_int_equal(mt_user(&t, "bob", false), GW_OK);
+    assert_int_equal(meta_user_get(t.m, GW_STR("alice"), &a), 0);
+    assert_int_equal(meta_user_get(t.m, GW_STR("bob"), &b), 0);
+    assert_string_equal(a.id, "AIDA0000000000000001");
+    assert_string_equal(b.id, "AIDA0000000000000002");
+    assert_int_equal(user_cmd(&t, META_CMD_USER_SET_DISABLED, "alice", true), GW_OK);
+    mt_reopen(&t);
+    assert_int_equal(meta_user_get(t.m, GW_STR("alice"), &again), 0);
+    assert_string_equal(again.id, a.id);
+    assert_int_equal(mt_key_create(&t, "AK1", "alice", "x"), 0);
+    assert_int_equal(meta_key_lookup(t.m, GW_STR("AK1"), &ki), 0);
+    assert_string_equal(ki.user_id, a.id);
+    assert_int_equal(user_cmd(&t, META_CMD_USER_DELETE, "alice", false), GW_OK);
+    assert_int_equal(meta_user_get_by_id(t.m, gw_str_c(a.id), &by_id), GW_ERR_NOT_FOUND);
+    assert_int_equal(mt_user(&t, "alice", false), GW_OK);
+    assert_int_equal(meta_user_get(t.m, GW_STR("alice"), &again), 0);
+    assert_string_equal(again.id, "AIDA0000000000000003");
+    assert_int_equal(meta_user_get_by_id(t.m, gw_str_c(b.id), &by_id), 0);
+    assert_string_equal(by_id.name, "bob");
+    mt_close(&t);
+}
+
+/* A record written before ids existed (v1) gets a derived id that does not
+ * change when it is rewritten, and differs for a same-named user made later. */
+static void user_v1_record_gets_a_stable_id(void **state)
+{
+    static const uint8_t v1[] = {1, 0, 0, 0xe8, 0x03, 0, 0, 0, 0, 0, 0}; /* created 1000 */
+    struct meta_user u, again;
+    MDB_txn *txn = NULL;
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(meta__txn_rw(t.m, &txn), 0);
+    assert_int_equal(meta__put(t.m, txn, META_DB_USERS, GW_STR("old"),
+                               gw_str_make((const char *)v1, sizeof v1)),
+                     0);
+    assert_int_equal(meta__txn_commit(txn), 0);
+    assert_int_equal(meta_user_get(t.m, GW_STR("old"), &u), 0);
+    assert_int_equal(u.seq, 0);
+    assert_int_equal(u.created_ms, 1000);
+    assert_memory_equal(u.id, "AIDL", 4);
+    assert_int_equal(strlen(u.id), META_USER_ID_LEN);
+    assert_int_equal(user_cmd(&t, META_CMD_USER_SET_DISABLED, "old", true), GW_OK);
+    assert_int_equal(meta_user_get(t.m, GW_STR("old"), &again), 0);
+    assert_true(again.is_disabled);
+    assert_string_equal(again.id, u.id);
+    assert_int_equal(meta_user_get_by_id(t.m, gw_str_c(u.id), &again), 0);
+    assert_string_equal(again.name, "old");
+    assert_int_equal(user_cmd(&t, META_CMD_USER_DELETE, "old", false), GW_OK);
+    assert_int_equal(mt_user(&t, "old", false), GW_OK);
+    assert_int_equal(meta_user_get(t.m, GW_STR("old"), &again), 0);
+    assert_string_equal(again.id, "AIDA0000000000000001");
+    mt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +208,8 @@ int main(void)
         cmocka_unit_test(user_delete_cascades_keys),
         cmocka_unit_test(user_delete_refused_with_buckets),
         cmocka_unit_test(user_list_paginates),
+        cmocka_unit_test(user_ids_are_immutable_and_unique),
+        cmocka_unit_test(user_v1_record_gets_a_stable_id),
     };
     return cmocka_run_group_tests_name("meta/user", tests, NULL, NULL);
 }

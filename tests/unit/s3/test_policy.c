@@ -24,6 +24,7 @@ struct rq {
     const char *action; /* default s3:GetObject */
     const char *key;    /* default "k"; "" for the bucket */
     const char *user;   /* NULL: anonymous */
+    const char *uid;    /* the user's id */
     const char *ip;
     const char *prefix, *delim, *max_keys, *referer, *ua;
     int64_t now; /* 0: NOW */
@@ -77,6 +78,7 @@ static struct s3_policy_request make_req(const struct rq *c)
     r.key = gw_str_c(c->key != NULL ? c->key : "k");
     r.is_anonymous = c->user == NULL;
     r.user = gw_str_c(c->user);
+    r.user_id = gw_str_c(c->uid);
     r.source_ip = c->ip;
     r.is_secure = c->secure;
     r.now = c->now != 0 ? c->now : NOW;
@@ -132,6 +134,29 @@ static const struct ecase ecases[] = {
     {"NotPrincipal deny, anonymous", STMT("{'Effect':'Deny','NotPrincipal':{'AWS':'alice'},"
                                           "'Action':'s3:*','Resource':'arn:aws:s3:::bkt/*'}"),
      {0}, D},
+    /* Stored documents name users by id (s3/policy_principal.c). */
+    {"user id matches its user", STMT("{'Effect':'Allow','Principal':{'AWS':'AIDA0000000000000007'},"
+                                      "'Action':'s3:GetObject','Resource':'arn:aws:s3:::bkt/*'}"),
+     {.user = "alice", .uid = "AIDA0000000000000007"}, A},
+    {"user id: a new user of the same name", STMT("{'Effect':'Allow','Principal':{'AWS':"
+                                                  "'AIDA0000000000000007'},'Action':'s3:GetObject',"
+                                                  "'Resource':'arn:aws:s3:::bkt/*'}"),
+     {.user = "alice", .uid = "AIDA0000000000000009"}, N},
+    {"user id is not matched as a name", STMT("{'Effect':'Allow','Principal':{'AWS':"
+                                              "'AIDA0000000000000007'},'Action':'s3:GetObject',"
+                                              "'Resource':'arn:aws:s3:::bkt/*'}"),
+     {.user = "AIDA0000000000000007", .uid = "AIDA0000000000000001"}, N},
+    {"NotPrincipal by id", STMT("{'Effect':'Deny','NotPrincipal':{'AWS':['AIDL00000000000000AB']},"
+                                "'Action':'s3:*','Resource':'arn:aws:s3:::bkt/*'}"),
+     {.user = "bob", .uid = "AIDL00000000000000AB"}, N},
+    {"aws:userid is the id", STMT("{'Effect':'Allow','Principal':'*','Action':'s3:GetObject',"
+                                  "'Resource':'arn:aws:s3:::bkt/*','Condition':{'StringEquals':"
+                                  "{'aws:userid':'AIDA0000000000000007'}}}"),
+     {.user = "alice", .uid = "AIDA0000000000000007"}, A},
+    {"aws:userid is not the name", STMT("{'Effect':'Allow','Principal':'*','Action':'s3:GetObject',"
+                                        "'Resource':'arn:aws:s3:::bkt/*','Condition':{'StringEquals':"
+                                        "{'aws:userid':'alice'}}}"),
+     {.user = "alice", .uid = "AIDA0000000000000007"}, N},
     /* Action */
     {"Get* matches GetObject", STMT("{'Effect':'Allow','Principal':'*','Action':'s3:Get*',"
                                     "'Resource':'arn:aws:s3:::bkt/*'}"), {0}, A},
