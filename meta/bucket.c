@@ -7,7 +7,10 @@
  * another owner / by the same one), NO_SUCH_BUCKET (delete, set_owner).
  * Whether a bucket still holds objects is a question for the shared mount:
  * the proposer checks it before proposing a delete.  Deleting a bucket drops
- * its policy and tag sets in the same transaction. */
+ * its policy, its tag sets (its own and its objects') and its multipart
+ * uploads with their parts in the same transaction, so a bucket created
+ * again under the name starts empty (the cleanup task then removes staged
+ * files that no upload names any more). */
 #include <string.h>
 
 #include "unigw/alloc.h"
@@ -133,7 +136,11 @@ static int apply_delete(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, 
     if (rv != 0 && rv != GW_ERR_NOT_FOUND) {
         return rv;
     }
-    return meta__tag_delete_bucket(m, txn, name);
+    rv = meta__tag_delete_bucket(m, txn, name);
+    if (rv == 0) {
+        rv = meta__mpu_delete_bucket(m, txn, name);
+    }
+    return rv;
 }
 
 static int apply_set_owner(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result)

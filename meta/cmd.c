@@ -88,6 +88,9 @@ static const struct cmd_desc descs[META_CMD__MAX + 1] = {
                                          STR(bucket_tags_put.tags, META_VALUE_MAX)}},
     [META_CMD_BUCKET_TAGS_DELETE] = {1, 1, {STR(bucket_tags_delete.bucket, META_NAME_MAX)}},
     [META_CMD_NOOP] = {1, 0, {{0}}},
+    [META_CMD_TAGS_DROP] = {1, 3, {STR(tags_drop.bucket, META_NAME_MAX),
+                                   STR(tags_drop.key, META_OBJKEY_MAX),
+                                   STR(tags_drop.object_id, META_NAME_MAX)}},
 };
 
 #undef STR
@@ -360,6 +363,17 @@ int meta_cmd_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h, struc
 
     c.u.tags_delete.bucket = bucket;
     c.u.tags_delete.key = key;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_tags_drop(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                       struct gw_str key, struct gw_str object_id)
+{
+    struct meta_cmd c = cmd_make(META_CMD_TAGS_DROP, h);
+
+    c.u.tags_drop.bucket = bucket;
+    c.u.tags_drop.key = key;
+    c.u.tags_drop.object_id = object_id;
     return meta_cmd_encode(out, &c);
 }
 

@@ -140,26 +140,44 @@ int meta__del(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str key)
     return meta__err_from_mdb(mdb_del(txn, m->dbi[db], &k, NULL));
 }
 
+static bool mval_has_prefix(MDB_val k, struct gw_str prefix)
+{
+    return k.mv_size >= prefix.len &&
+           (prefix.len == 0 || memcmp(k.mv_data, prefix.p, prefix.len) == 0);
+}
+
+/* Each round seeks again from @prefix instead of stepping from the deleted
+ * record: once mdb_cursor_del has removed the last record of the db, the
+ * cursor is no longer positioned and MDB_GET_CURRENT / MDB_NEXT fail with
+ * EINVAL (issue 7: a DeleteBucket whose tag records were the last keys of
+ * the tags db stopped every replica).  A seek costs O(log n), as the delete
+ * does, so k deletions stay O(k log n). */
 int meta__del_prefix(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str prefix)
 {
     MDB_cursor *cur = NULL;
-    MDB_val k = mval(prefix);
-    MDB_val v;
+    MDB_val k, v;
     int rv;
 
+    if (prefix.len > META_LMDB_KEY_MAX) {
+        return GW_OK; /* no stored key is that long */
+    }
     rv = mdb_cursor_open(txn, m->dbi[db], &cur);
     if (rv != 0) {
         return meta__err_from_mdb(rv);
     }
-    rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    while (rv == 0 && k.mv_size >= prefix.len && memcmp(k.mv_data, prefix.p, prefix.len) == 0) {
+    for (;;) {
+        k = mval(prefix);
+        rv = mdb_cursor_get(cur, &k, &v, prefix.len > 0 ? MDB_SET_RANGE : MDB_FIRST);
+        if (rv != 0 || !mval_has_prefix(k, prefix)) {
+            break;
+        }
         rv = mdb_cursor_del(cur, 0);
-        if (rv == 0) {
-            rv = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+        if (rv != 0) {
+            break;
         }
     }
     mdb_cursor_close(cur);
-    return rv == MDB_NOTFOUND ? GW_OK : meta__err_from_mdb(rv);
+    return rv == 0 || rv == MDB_NOTFOUND ? GW_OK : meta__err_from_mdb(rv);
 }
 
 /* Position @cur on the first key >= max(@prefix, key after @after). */

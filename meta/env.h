@@ -64,7 +64,8 @@ int meta__get(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str key,
 int meta__put(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str key,
               struct gw_str val);
 int meta__del(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str key);
-/* Delete every key of @db starting with @prefix. */
+/* Delete every key of @db starting with @prefix (empty: every key), wherever
+ * they sit in the db (first, last, all of it).  GW_OK or a translated fault. */
 int meta__del_prefix(struct meta *m, MDB_txn *txn, enum meta_db db, struct gw_str prefix);
 
 /* Visit, in key order, the entries of @db whose key starts with @prefix and

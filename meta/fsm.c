@@ -150,6 +150,7 @@ static int dispatch(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
         return meta__policy_apply(m, txn, c, result);
     case META_CMD_TAGS_PUT:
     case META_CMD_TAGS_DELETE:
+    case META_CMD_TAGS_DROP:
         return meta__tag_apply(m, txn, c, result);
     case META_CMD_UPLOAD_CREATE:
     case META_CMD_PART_PUT:

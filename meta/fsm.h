@@ -26,6 +26,8 @@ int meta__bucket_tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *
 int meta__key_delete_user(struct meta *m, MDB_txn *txn, struct gw_str user);
 /* Used by bucket deletion: drop every tag set of @bucket. */
 int meta__tag_delete_bucket(struct meta *m, MDB_txn *txn, struct gw_str bucket);
+/* Used by bucket deletion: drop every upload of @bucket and their parts. */
+int meta__mpu_delete_bucket(struct meta *m, MDB_txn *txn, struct gw_str bucket);
 /* Whether @user owns at least one bucket. */
 int meta__bucket_owned_by(struct meta *m, MDB_txn *txn, struct gw_str user, bool *has);
 

@@ -124,33 +124,32 @@ static int upload_write(struct meta *m, MDB_txn *txn, const struct meta_upload *
     return rv;
 }
 
-/* Delete the part records of an upload.  (Not meta__del_prefix: its
- * MDB_GET_CURRENT after deleting the last record of a db fails with EINVAL;
- * re-seeking after each delete does not.) */
+/* Delete the part records of an upload. */
 static int parts_drop(struct meta *m, MDB_txn *txn, struct gw_str bucket, struct gw_str id)
 {
     struct gw_buf prefix = GW_BUF_INIT;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
     int rv;
 
     upload_lkey(&prefix, bucket, id);
     gw_buf_append_byte(&prefix, '\0');
-    rv = mdb_cursor_open(txn, m->dbi[META_DB_PARTS], &cur);
-    while (rv == 0) {
-        k.mv_data = prefix.data;
-        k.mv_size = prefix.len;
-        rv = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rv != 0 || k.mv_size < prefix.len || memcmp(k.mv_data, prefix.data, prefix.len) != 0) {
-            break;
-        }
-        rv = mdb_cursor_del(cur, 0);
-    }
-    if (cur != NULL) {
-        mdb_cursor_close(cur);
+    rv = meta__del_prefix(m, txn, META_DB_PARTS, gw_buf_str(&prefix));
+    gw_buf_free(&prefix);
+    return rv;
+}
+
+int meta__mpu_delete_bucket(struct meta *m, MDB_txn *txn, struct gw_str bucket)
+{
+    struct gw_buf prefix = GW_BUF_INIT;
+    int rv;
+
+    gw_buf_append_str(&prefix, bucket);
+    gw_buf_append_byte(&prefix, '\0');
+    rv = meta__del_prefix(m, txn, META_DB_UPLOADS, gw_buf_str(&prefix));
+    if (rv == 0) {
+        rv = meta__del_prefix(m, txn, META_DB_PARTS, gw_buf_str(&prefix));
     }
     gw_buf_free(&prefix);
-    return rv == 0 || rv == MDB_NOTFOUND ? GW_OK : meta__err_from_mdb(rv);
+    return rv;
 }
 
 static int apply_create(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result)

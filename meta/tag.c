@@ -8,7 +8,10 @@
  * is overwritten (a new id), the old tags read as absent (stale).
  * Outcomes: NO_SUCH_BUCKET, INVALID_ARGUMENT (empty key or object id),
  * CONDITIONAL_CONFLICT (the slot holds another key: a hash collision).
- * Deleting absent tags is GW_OK (DeleteObjectTagging is idempotent). */
+ * Deleting absent tags is GW_OK (DeleteObjectTagging is idempotent).
+ * tags_drop removes the record only while it names the object id that went
+ * away, and is GW_OK in every case: it is housekeeping after a delete or an
+ * overwrite, and must never touch the tags of the object now at the key. */
 #include <string.h>
 
 #include "unigw/err.h"
@@ -119,6 +122,26 @@ static int apply_delete(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, 
     return rv;
 }
 
+static int apply_drop(struct meta *m, MDB_txn *txn, const struct meta_cmd *c)
+{
+    struct gw_buf lkey = GW_BUF_INIT;
+    struct tag_rec old;
+    int rv;
+
+    if (!meta__name_ok(c->u.tags_drop.bucket) || c->u.tags_drop.key.len == 0) {
+        return GW_OK; /* no such record can exist */
+    }
+    meta__key_make(&lkey, c->u.tags_drop.bucket, c->u.tags_drop.key);
+    rv = tag_read(m, txn, gw_buf_str(&lkey), c->u.tags_drop.key, &old);
+    if (rv == 0 && gw_str_eq(old.object_id, c->u.tags_drop.object_id)) {
+        rv = meta__del(m, txn, META_DB_TAGS, gw_buf_str(&lkey));
+    } else if (rv == 0 || rv == GW_ERR_NOT_FOUND || rv == GW_ERR_EXISTS) {
+        rv = GW_OK; /* another object's tags, or none */
+    }
+    gw_buf_free(&lkey);
+    return rv;
+}
+
 int meta__tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result)
 {
     switch (c->type) {
@@ -126,6 +149,8 @@ int meta__tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
         return apply_put(m, txn, c, result);
     case META_CMD_TAGS_DELETE:
         return apply_delete(m, txn, c, result);
+    case META_CMD_TAGS_DROP:
+        return apply_drop(m, txn, c);
     default:
         return GW_ERR_INTERNAL;
     }
@@ -143,15 +168,16 @@ int meta__tag_delete_bucket(struct meta *m, MDB_txn *txn, struct gw_str bucket)
     return rv;
 }
 
-int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struct gw_str object_id,
-                  struct gw_buf *out)
+/* Read the record of @bucket/@key under a read txn and hand it to @fn. */
+static int tag_lookup(struct meta *m, struct gw_str bucket, struct gw_str key,
+                      int (*fn)(const struct tag_rec *rec, void *arg), void *arg)
 {
     struct gw_buf lkey = GW_BUF_INIT;
     MDB_txn *txn = NULL;
     struct tag_rec rec;
     int rv;
 
-    if (bucket.len > META_NAME_MAX) {
+    if (!meta__name_ok(bucket) || key.len == 0) {
         return GW_ERR_NO_SUCH_TAG_SET;
     }
     rv = meta__txn_ro(m, &txn);
@@ -160,15 +186,49 @@ int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struc
     }
     meta__key_make(&lkey, bucket, key);
     rv = tag_read(m, txn, gw_buf_str(&lkey), key, &rec);
-    if (rv == 0 && !gw_str_eq(rec.object_id, object_id)) {
-        rv = GW_ERR_NOT_FOUND; /* stale: the object was replaced */
-    }
     if (rv == 0) {
-        gw_buf_append_str(out, rec.tags);
-    } else if (rv == GW_ERR_NOT_FOUND || rv == GW_ERR_EXISTS) {
+        rv = fn(&rec, arg);
+    }
+    if (rv == GW_ERR_NOT_FOUND || rv == GW_ERR_EXISTS) {
         rv = GW_ERR_NO_SUCH_TAG_SET;
     }
     mdb_txn_abort(txn);
     gw_buf_free(&lkey);
     return rv;
+}
+
+struct tags_want {
+    struct gw_str object_id;
+    struct gw_buf *out;
+};
+
+static int copy_tags(const struct tag_rec *rec, void *arg)
+{
+    struct tags_want *w = arg;
+
+    if (!gw_str_eq(rec->object_id, w->object_id)) {
+        return GW_ERR_NOT_FOUND; /* stale: the object was replaced */
+    }
+    gw_buf_append_str(w->out, rec->tags);
+    return GW_OK;
+}
+
+int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struct gw_str object_id,
+                  struct gw_buf *out)
+{
+    struct tags_want w = {object_id, out};
+
+    return tag_lookup(m, bucket, key, copy_tags, &w);
+}
+
+static int copy_object_id(const struct tag_rec *rec, void *arg)
+{
+    gw_buf_append_str(arg, rec->object_id);
+    return GW_OK;
+}
+
+int meta_tags_object_id(struct meta *m, struct gw_str bucket, struct gw_str key,
+                        struct gw_buf *out)
+{
+    return tag_lookup(m, bucket, key, copy_object_id, out);
 }

@@ -97,6 +97,16 @@ int s3__tag_header(struct s3_req *q, struct gw_str *out);
  * @m (a NULL or empty @tags stores nothing).  Then @cb(arg, rv). */
 void s3__tag_store(struct s3_req *q, struct gw_str bucket, struct gw_str key,
                    const struct s3_objmeta *m, struct gw_str tags, s3_mpu_done_cb cb, void *arg);
+/* Pool thread, before @bucket/@key is removed or replaced: the identity
+ * whose tag set must go with it (a NULL view when it has none, or when the
+ * stored tags belong to another object id).  The view lives in @a. */
+struct gw_str s3__tag_drop_due(struct s3_service *s, struct gw_str bucket, struct gw_str key,
+                               struct gw_arena *a);
+/* Loop thread, after the removal: propose tags_drop for @object_id (from
+ * s3__tag_drop_due).  Then @cb(arg, rv); a failure leaves a stale record
+ * that no object reads. */
+void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                  struct gw_str object_id, s3_mpu_done_cb cb, void *arg);
 /* The number of tags the object has (x-amz-tagging-count), 0 when none. */
 size_t s3__tag_count(struct s3_req *q, struct gw_str object_id);
 

@@ -2,18 +2,26 @@
  * as S3 does.  After removing a file, parent directories left empty are
  * removed up to the bucket, unless they are directory-marker objects, so a
  * prefix disappears from listings with its last key as it does on S3.  A
- * marker "d/" whose directory still holds objects just loses its record. */
+ * marker "d/" whose directory still holds objects just loses its record.
+ *
+ *   identity of a tagged object, remove (pool) -> tags_drop for each removed
+ *   object that had tags, one after the other (loop) -> answer
+ *
+ * The tag set goes with the object it belongs to; a failed tags_drop only
+ * leaves a record no object reads, so the answer does not depend on it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "mpu.h"
 #include "obj.h"
 #include "path.h"
 #include "xml_in.h"
 #include "xml_out.h"
 #include "unigw/err.h"
+#include "unigw/log.h"
 
 static bool dir_is_marker(struct s3_service *s, const char *path, struct gw_str bucket,
                           struct gw_str dir_key)
@@ -95,13 +103,46 @@ struct del_op {
     int rv;
     struct s3_xml_delete doc;
     int *results;
+    struct gw_str *drop; /* per key: the removed object's tag identity, or NULL */
+    size_t next;         /* the next key whose tags_drop is due */
+    struct gw_str one_drop;
 };
+
+/* Pool: note what must go with the object, then remove it. */
+static int delete_one(struct del_op *d, struct gw_str key, struct gw_str *drop)
+{
+    struct s3_service *s = d->q->svc;
+    int rv;
+
+    *drop = s3__tag_drop_due(s, d->q->rt.bucket, key, d->q->a);
+    rv = s3__obj_delete(s, d->q->rt.bucket, key);
+    if (rv != 0) {
+        *drop = GW_STR_NULL;
+    }
+    return rv;
+}
+
+static void drop_failed_log(struct s3_req *q, int rv)
+{
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", q->http->request_id, "msg=\"tags_drop after delete: %s\"",
+                gw_err_name(rv));
+    }
+}
 
 static void delete_work_cb(struct gw_pool_job *job)
 {
     struct del_op *d = job->data;
 
-    d->rv = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->q->rt.key);
+    d->rv = delete_one(d, d->q->rt.key, &d->one_drop);
+}
+
+static void one_dropped_cb(void *arg, int rv)
+{
+    struct del_op *d = arg;
+
+    drop_failed_log(d->q, rv);
+    s3_req_respond_empty(d->q, 204);
 }
 
 static void delete_done_cb(struct gw_pool_job *job)
@@ -110,6 +151,10 @@ static void delete_done_cb(struct gw_pool_job *job)
 
     if (d->rv != 0) {
         s3_err_respond(d->q, d->rv);
+        return;
+    }
+    if (d->one_drop.len > 0) {
+        s3__tag_drop(d->q, d->q->rt.bucket, d->q->rt.key, d->one_drop, one_dropped_cb, d);
         return;
     }
     s3_req_respond_empty(d->q, 204);
@@ -133,21 +178,16 @@ static void multi_work_cb(struct gw_pool_job *job)
     d->rv = s3__bucket_stat(d->q->svc, d->q->rt.bucket, &st);
     for (size_t i = 0; d->rv == 0 && i < d->doc.n_objects; i++) {
         if (d->results[i] == 0) { /* not refused by the per-key authorization */
-            d->results[i] = s3__obj_delete(d->q->svc, d->q->rt.bucket, d->doc.objects[i].key);
+            d->results[i] = delete_one(d, d->doc.objects[i].key, &d->drop[i]);
         }
     }
 }
 
-static void multi_done_cb(struct gw_pool_job *job)
+static void multi_respond(struct del_op *d)
 {
-    struct del_op *d = job->data;
     struct s3_req *q = d->q;
     struct s3_xml_writer w;
 
-    if (d->rv != 0) {
-        s3_err_respond(q, d->rv);
-        return;
-    }
     s3_xml_begin(&w, &q->body_out, "DeleteResult", S3_XML_NS);
     for (size_t i = 0; i < d->doc.n_objects; i++) {
         int rv = d->results[i];
@@ -166,6 +206,42 @@ static void multi_done_cb(struct gw_pool_job *job)
     s3_req_respond_xml(q, 200);
 }
 
+static void multi_dropped_cb(void *arg, int rv);
+
+/* The next due tags_drop, or the answer once none is left. */
+static void multi_drop_next(struct del_op *d)
+{
+    while (d->next < d->doc.n_objects && d->drop[d->next].len == 0) {
+        d->next++;
+    }
+    if (d->next == d->doc.n_objects) {
+        multi_respond(d);
+        return;
+    }
+    d->next++;
+    s3__tag_drop(d->q, d->q->rt.bucket, d->doc.objects[d->next - 1].key, d->drop[d->next - 1],
+                 multi_dropped_cb, d);
+}
+
+static void multi_dropped_cb(void *arg, int rv)
+{
+    struct del_op *d = arg;
+
+    drop_failed_log(d->q, rv);
+    multi_drop_next(d);
+}
+
+static void multi_done_cb(struct gw_pool_job *job)
+{
+    struct del_op *d = job->data;
+
+    if (d->rv != 0) {
+        s3_err_respond(d->q, d->rv);
+        return;
+    }
+    multi_drop_next(d);
+}
+
 static void multi_body_cb(struct s3_req *q, int rv, struct gw_str body)
 {
     struct del_op *d = q->op;
@@ -178,6 +254,7 @@ static void multi_body_cb(struct s3_req *q, int rv, struct gw_str body)
         return;
     }
     d->results = gw_arena_zalloc(q->a, (d->doc.n_objects + 1) * sizeof *d->results);
+    d->drop = gw_arena_zalloc(q->a, (d->doc.n_objects + 1) * sizeof *d->drop);
     /* Each key is its own s3:DeleteObject request (a Deny on a prefix holds here too). */
     for (size_t i = 0; i < d->doc.n_objects; i++) {
         d->results[i] = s3__authorize_object(q, d->doc.objects[i].key, "s3:DeleteObject");

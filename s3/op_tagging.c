@@ -102,6 +102,44 @@ void s3__tag_store(struct s3_req *q, struct gw_str bucket, struct gw_str key,
     s3__mpu_propose(q, &cmd, cb, arg);
 }
 
+struct gw_str s3__tag_drop_due(struct s3_service *s, struct gw_str bucket, struct gw_str key,
+                               struct gw_arena *a)
+{
+    struct gw_buf owner = GW_BUF_INIT;
+    struct gw_str id = GW_STR_NULL;
+    struct s3_obj o;
+
+    /* Most objects have no tags: one LMDB read, and the object is not opened. */
+    if (meta_tags_object_id(s->meta, bucket, key, &owner) == 0 &&
+        s3__obj_open(s, bucket, key, a, &o) == 0) {
+        id = s3__tag_object_id(&o.meta, o.has_meta, &o.st, a);
+        close(o.fd);
+        if (!gw_str_eq(id, gw_buf_str(&owner))) {
+            id = GW_STR_NULL; /* another object's tags (one being written now): keep them */
+        }
+    }
+    gw_buf_free(&owner);
+    return id;
+}
+
+void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                  struct gw_str object_id, s3_mpu_done_cb cb, void *arg)
+{
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct meta_cmd_hdr h;
+    int rv = s3__mpu_cmd_hdr(q, &h);
+
+    if (rv == 0) {
+        rv = meta_cmd_tags_drop(&cmd, &h, bucket, key, object_id);
+    }
+    if (rv != 0) {
+        gw_buf_free(&cmd);
+        cb(arg, rv);
+        return;
+    }
+    s3__mpu_propose(q, &cmd, cb, arg);
+}
+
 size_t s3__tag_count(struct s3_req *q, struct gw_str object_id)
 {
     struct gw_buf b = GW_BUF_INIT;

@@ -76,7 +76,8 @@ enum meta_cmd_type {
     META_CMD_BUCKET_TAGS_PUT = 18,
     META_CMD_BUCKET_TAGS_DELETE = 19,
     META_CMD_NOOP = 20, /* changes nothing: a leader's barrier (see raft/core.c) */
-    META_CMD__MAX = 20,
+    META_CMD_TAGS_DROP = 21,
+    META_CMD__MAX = 21,
 };
 
 /* Multipart limits checked by apply. */
@@ -115,6 +116,7 @@ struct meta_cmd {
         struct { struct gw_str bucket; } policy_delete;
         struct { struct gw_str bucket, key, object_id, tags; } tags_put;
         struct { struct gw_str bucket, key; } tags_delete;
+        struct { struct gw_str bucket, key, object_id; } tags_drop;
         /* @info is opaque here: what s3 stores for the object (headers, metadata, tags). */
         struct { struct gw_str bucket, key, upload_id, info; } upload_create;
         struct {
@@ -170,6 +172,12 @@ int meta_cmd_tags_put(struct gw_buf *out, const struct meta_cmd_hdr *h, struct g
                       struct gw_str key, struct gw_str object_id, struct gw_str tags);
 int meta_cmd_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
                          struct gw_str key);
+/* The object @object_id of @bucket/@key went away (deleted or replaced):
+ * drop its tag set, if the stored one belongs to that id.  A tag set of any
+ * other id stays (a newer object's tags, committed before its publish), so a
+ * drop that races a tagged PUT never loses the new tags.  Always GW_OK. */
+int meta_cmd_tags_drop(struct gw_buf *out, const struct meta_cmd_hdr *h, struct gw_str bucket,
+                       struct gw_str key, struct gw_str object_id);
 
 /* Multipart uploads (meta/mpu.c).  The proposing user (@h->user) becomes the
  * upload's owner and @h->ts_ms its initiation time.  Outcomes of apply:
@@ -327,6 +335,12 @@ int meta_policy_get(struct meta *m, struct gw_str bucket, struct gw_buf *out);
  * object id) or an LMDB fault. */
 int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struct gw_str object_id,
                   struct gw_buf *out);
+
+/* Append to @out the object id the stored tag set of @bucket/@key belongs to
+ * (stale or not): lets a delete decide, before it removes the object, whether
+ * a tags_drop is due.  GW_OK, GW_ERR_NO_SUCH_TAG_SET or an LMDB fault. */
+int meta_tags_object_id(struct meta *m, struct gw_str bucket, struct gw_str key,
+                        struct gw_buf *out);
 
 /* Copy the tag set of @bucket itself into @out (appended).  GW_OK,
  * GW_ERR_NO_SUCH_TAG_SET or an LMDB fault. */

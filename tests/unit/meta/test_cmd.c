@@ -62,6 +62,9 @@ static void samples_make(struct gw_buf out[N_SAMPLES])
     assert_int_equal(meta_cmd_bucket_tags_put(&out[17], &h, GW_STR("photos"), GW_STR("k=v")), 0);
     assert_int_equal(meta_cmd_bucket_tags_delete(&out[18], &h, GW_STR("photos")), 0);
     assert_int_equal(meta_cmd_noop(&out[19], &h), 0);
+    assert_int_equal(meta_cmd_tags_drop(&out[20], &h, GW_STR("photos"), GW_STR("a/b"),
+                                        GW_STR("0123abcd")),
+                     0);
 }
 
 static void samples_free(struct gw_buf b[N_SAMPLES])
@@ -165,6 +168,10 @@ static void cmd_fields_decoded(void **state)
     assert_true(gw_str_eq(c.u.bucket_tags_put.tags, GW_STR("k=v")));
     assert_int_equal(meta_cmd_decode(b[18].data, b[18].len, &c), 0);
     assert_true(gw_str_eq(c.u.bucket_tags_delete.bucket, GW_STR("photos")));
+    assert_int_equal(meta_cmd_decode(b[20].data, b[20].len, &c), 0);
+    assert_true(gw_str_eq(c.u.tags_drop.bucket, GW_STR("photos")));
+    assert_true(gw_str_eq(c.u.tags_drop.key, GW_STR("a/b")));
+    assert_true(gw_str_eq(c.u.tags_drop.object_id, GW_STR("0123abcd")));
     samples_free(b);
 }
 

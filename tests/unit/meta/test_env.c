@@ -231,6 +231,110 @@ static void env_scan(void **state)
     mt_close(&t);
 }
 
+/* One meta__del_prefix case: the keys stored (NUL-separated names of
+ * explicit length), the prefix, and which keys must remain. */
+struct dp_case {
+    const char *what;
+    const char *keys[5];
+    size_t lens[5];
+    size_t n;
+    const char *prefix;
+    size_t prefix_len;
+    unsigned keep; /* bit i: keys[i] survives */
+};
+
+static const struct dp_case dp_cases[] = {
+    {"first", {"a\0x", "a\0y", "b\0x", "c\0x"}, {3, 3, 3, 3}, 4, "a\0", 2, 0xc},
+    {"middle", {"a\0x", "b\0x", "b\0y", "c\0x"}, {3, 3, 3, 3}, 4, "b\0", 2, 0x9},
+    {"last", {"a\0x", "b\0x", "c\0x", "c\0y"}, {3, 3, 3, 3}, 4, "c\0", 2, 0x3},
+    {"only keys", {"b\0x", "b\0y"}, {3, 3}, 2, "b\0", 2, 0x0},
+    {"only key", {"b\0x"}, {3}, 1, "b\0", 2, 0x0},
+    {"empty db", {0}, {0}, 0, "b\0", 2, 0x0},
+    {"none, between", {"a\0x", "c\0x"}, {3, 3}, 2, "b\0", 2, 0x3},
+    {"none, after all", {"a\0x"}, {3}, 1, "z\0", 2, 0x1},
+    /* "b\0" itself (a bucket's own tag record) goes; "b" and "ba" stay. */
+    {"prefix is a key", {"b", "b\0", "b\0k", "ba"}, {1, 2, 3, 2}, 4, "b\0", 2, 0x9},
+    {"whole db", {"a", "b\0k"}, {1, 3}, 2, "", 0, 0x0},
+};
+
+/* Count the records of @db in @txn. */
+static size_t db_count(struct mt *t, MDB_txn *txn, enum meta_db db)
+{
+    MDB_stat st;
+
+    assert_int_equal(mdb_stat(txn, t->m->dbi[db], &st), 0);
+    return st.ms_entries;
+}
+
+static void dp_run(struct mt *t, enum meta_db db, const struct dp_case *c)
+{
+    struct gw_str v;
+    MDB_txn *txn = NULL;
+    size_t n_kept = 0;
+
+    assert_int_equal(meta__txn_rw(t->m, &txn), 0);
+    assert_int_equal(mdb_drop(txn, t->m->dbi[db], 0), 0); /* the case's keys alone */
+    for (size_t i = 0; i < c->n; i++) {
+        assert_int_equal(meta__put(t->m, txn, db, gw_str_make(c->keys[i], c->lens[i]),
+                                   GW_STR("v")),
+                         0);
+    }
+    if (meta__del_prefix(t->m, txn, db, gw_str_make(c->prefix, c->prefix_len)) != GW_OK) {
+        fail_msg("del_prefix %s in db %s failed", c->what, meta__db_names[db]);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        bool kept = (c->keep >> i & 1) != 0;
+        int rv = meta__get(t->m, txn, db, gw_str_make(c->keys[i], c->lens[i]), &v);
+        if (rv != (kept ? GW_OK : GW_ERR_NOT_FOUND)) {
+            fail_msg("%s in db %s: key %zu %s", c->what, meta__db_names[db], i,
+                     kept ? "lost" : "kept");
+        }
+        n_kept += kept;
+    }
+    assert_int_equal(db_count(t, txn, db), n_kept);
+    mdb_txn_abort(txn);
+}
+
+/* Prefix deletion works in every db, for the first, middle and last keys,
+ * the only keys, an empty db and a prefix that matches nothing. */
+static void env_del_prefix_positions(void **state)
+{
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    for (int db = 0; db < META_DB__COUNT; db++) {
+        for (size_t i = 0; i < sizeof dp_cases / sizeof dp_cases[0]; i++) {
+            dp_run(&t, (enum meta_db)db, &dp_cases[i]);
+        }
+    }
+    mt_close(&t);
+}
+
+/* Many records over many pages: the tail, the head, then everything. */
+static void env_del_prefix_many(void **state)
+{
+    MDB_txn *txn = NULL;
+    struct mt t;
+    char k[16];
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(meta__txn_rw(t.m, &txn), 0);
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof k, "%c%c%05d", i < 1500 ? 'a' : 'm', '\0', i);
+        assert_int_equal(meta__put(t.m, txn, META_DB_TAGS, gw_str_make(k, (size_t)n),
+                                   GW_STR("value-value-value-value")),
+                         0);
+    }
+    assert_int_equal(meta__del_prefix(t.m, txn, META_DB_TAGS, gw_str_make("m\0", 2)), 0);
+    assert_int_equal(db_count(&t, txn, META_DB_TAGS), 1500);
+    assert_int_equal(meta__del_prefix(t.m, txn, META_DB_TAGS, gw_str_make("a\0", 2)), 0);
+    assert_int_equal(db_count(&t, txn, META_DB_TAGS), 0);
+    assert_int_equal(meta__txn_commit(txn), 0);
+    mt_close(&t);
+}
+
 /* A small map fills up with NO_SPACE, not a crash. */
 static void env_map_full(void **state)
 {
@@ -268,6 +372,8 @@ int main(void)
         cmocka_unit_test(env_key_make),
         cmocka_unit_test(env_scan),
         cmocka_unit_test(env_map_full),
+        cmocka_unit_test(env_del_prefix_positions),
+        cmocka_unit_test(env_del_prefix_many),
     };
     return cmocka_run_group_tests_name("meta/env", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "env.h"
 #include "meta_test.h"
 
 static void bucket_cmd(struct gw_buf *b, uint8_t id, const char *name, const char *owner)
@@ -111,6 +112,44 @@ static void fsm_dedup_pruned_by_index(void **state)
     mt_close(&t);
 }
 
+static size_t db_entries(struct mt *t, enum meta_db db)
+{
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+
+    assert_int_equal(meta__txn_ro(t->m, &txn), 0);
+    assert_int_equal(mdb_stat(txn, t->m->dbi[db], &st), 0);
+    mdb_txn_abort(txn);
+    return st.ms_entries;
+}
+
+/* Pruning that removes every dedup record, the last one included, leaves
+ * both dedup dbs empty and apply going (the cursor trap of issue 7). */
+static void fsm_dedup_prune_empties_db(void **state)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct mt t;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(mt_user(&t, "alice", false), 0);
+    for (uint8_t id = 0x31; id < 0x34; id++) {
+        char name[8] = {'b', (char)id, 0};
+        bucket_cmd(&b, id, name, "alice");
+        assert_int_equal(mt_apply(&t, &b), GW_OK);
+    }
+    assert_int_equal(db_entries(&t, META_DB_DEDUP), 3);
+    t.index += 3 * META_DEDUP_WINDOW;
+    bucket_cmd(&b, 0, "b9", "alice"); /* no request id: adds no record */
+    assert_int_equal(mt_apply(&t, &b), GW_OK);
+    assert_int_equal(db_entries(&t, META_DB_DEDUP), 0);
+    assert_int_equal(db_entries(&t, META_DB_DEDUP_IDX), 0);
+    bucket_cmd(&b, 0x31, "b1", "alice");
+    assert_int_equal(mt_apply(&t, &b), GW_ERR_BUCKET_OWNED_BY_YOU); /* forgotten: ran again */
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
 /* Garbage is refused as CORRUPT on every replica and still takes its index;
  * a command from a newer binary stops apply and takes nothing. */
 static void fsm_corrupt_and_too_new(void **state)
@@ -192,6 +231,7 @@ int main(void)
         cmocka_unit_test(fsm_replay_is_skipped),
         cmocka_unit_test(fsm_dedup_returns_original),
         cmocka_unit_test(fsm_dedup_pruned_by_index),
+        cmocka_unit_test(fsm_dedup_prune_empties_db),
         cmocka_unit_test(fsm_corrupt_and_too_new),
         cmocka_unit_test(fsm_refused_command_is_atomic),
         cmocka_unit_test(fsm_deterministic),

@@ -209,6 +209,53 @@ static void mpu_abort(void **state)
     assert_int_equal(abort_upload(t, "v1-a"), GW_ERR_NO_SUCH_UPLOAD);
 }
 
+static size_t n_uploads(struct mt *t, const char *bucket)
+{
+    struct meta_upload *v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(meta_upload_list(t->m, gw_str_c(bucket), GW_STR_NULL, GW_STR_NULL,
+                                      GW_STR_NULL, 0, &v, &n),
+                     0);
+    gw_free(v);
+    return n;
+}
+
+/* Deleting a bucket drops its uploads (open, claimed, completed) and their
+ * parts, and only its own: a bucket created again under the name has none. */
+static void mpu_dropped_with_bucket(void **state)
+{
+    struct mt *t = *state;
+    struct meta_cmd_hdr h = mt_hdr(0, 1);
+    struct gw_buf b = GW_BUF_INIT;
+    struct meta_part *p = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mt_bucket(t, "zz", "alice"), GW_OK);
+    assert_int_equal(create(t, "zz", "k", "v1-z"), GW_OK);
+    assert_int_equal(create(t, "bk", "k", "v1-a"), GW_OK);
+    assert_int_equal(create(t, "bk", "k", "v1-b"), GW_OK);
+    assert_int_equal(create(t, "bk", "k2", "v1-c"), GW_OK);
+    assert_int_equal(part(t, "v1-a", 1, 10, "1-a"), GW_OK);
+    assert_int_equal(part(t, "v1-a", 2, 10, "2-a"), GW_OK);
+    assert_int_equal(part(t, "v1-b", 1, 10, "1-b"), GW_OK);
+    assert_int_equal(claim(t, "v1-b", "d"), GW_OK);
+    assert_int_equal(part(t, "v1-c", 1, 10, "1-c"), GW_OK);
+    assert_int_equal(claim(t, "v1-c", "d"), GW_OK);
+    assert_int_equal(finish(t, "v1-c"), GW_OK);
+    assert_int_equal(meta_cmd_bucket_delete(&b, &h, GW_STR("bk")), 0);
+    assert_int_equal(mt_apply(t, &b), GW_OK);
+    assert_int_equal(n_uploads(t, "bk"), 0);
+    assert_int_equal(n_parts(t, "v1-a"), 0);
+    assert_int_equal(n_parts(t, "v1-b"), 0);
+    assert_int_equal(n_uploads(t, "zz"), 1);
+    assert_int_equal(mt_bucket(t, "bk", "alice"), GW_OK);
+    assert_int_equal(n_uploads(t, "bk"), 0);
+    assert_int_equal(meta_part_list(t->m, GW_STR("bk"), GW_STR("v1-a"), 0, 0, &p, &n), 0);
+    assert_int_equal(n, 0);
+    gw_buf_free(&b);
+}
+
 /* Listing orders by key then id, filters by prefix, honours both markers. */
 static void mpu_list(void **state)
 {
@@ -306,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(mpu_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(mpu_claim_finish, setup, teardown),
         cmocka_unit_test_setup_teardown(mpu_abort, setup, teardown),
+        cmocka_unit_test_setup_teardown(mpu_dropped_with_bucket, setup, teardown),
         cmocka_unit_test_setup_teardown(mpu_list, setup, teardown),
         cmocka_unit_test_setup_teardown(mpu_survives_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_tags, setup, teardown),
