@@ -208,6 +208,20 @@ static int verify_sigv2(struct s3_req *q, struct meta_key_info *key)
     return key_finish(key, rv);
 }
 
+/* The <HeadersNotSigned> element of a GW_ERR_HEADERS_NOT_SIGNED answer. */
+static struct gw_str headers_not_signed_xml(struct gw_arena *a, struct gw_str names)
+{
+    struct gw_buf b = {0};
+    struct gw_str out;
+
+    gw_buf_append_c(&b, "<HeadersNotSigned>");
+    gw_buf_append_xml(&b, names);
+    gw_buf_append_c(&b, "</HeadersNotSigned>");
+    out = gw_arena_str(a, gw_buf_str(&b));
+    gw_buf_free(&b);
+    return out;
+}
+
 /* The authenticated identity of @key becomes @q's. */
 static void identity_set(struct s3_req *q, const struct meta_key_info *key)
 {
@@ -226,6 +240,12 @@ static int authenticate(struct s3_req *q)
     if (rv == GW_ERR_NOT_FOUND) {
         q->is_anonymous = true;
         return GW_OK;
+    }
+    if (rv == GW_ERR_HEADERS_NOT_SIGNED) {
+        q->err_xml = headers_not_signed_xml(q->a, auth.unsigned_headers);
+        s3_req_errmsg(q, "sigv4: unsigned headers: %.*s", (int)auth.unsigned_headers.len,
+                      auth.unsigned_headers.p);
+        return rv;
     }
     if (rv == GW_ERR_UNSUPPORTED_AUTH) {
         rv = verify_sigv2(q, &key); /* q->auth stays NULL: unsigned payload */

@@ -54,6 +54,9 @@ struct s3_sigv4 {
     struct gw_str *signed_names;  /* the same, split */
     size_t n_signed;
     unsigned char signature[GW_SHA256_LEN]; /* what the client sent */
+    /* On GW_ERR_HEADERS_NOT_SIGNED: the x-amz-* headers present but not in
+     * SignedHeaders, in request order, joined with ", " (AWS's form). */
+    struct gw_str unsigned_headers;
     struct gw_str security_token;           /* NULL view when absent */
     enum s3_payload_mode payload_mode;
     struct gw_str payload_hash;            /* the canonical request's last line */
@@ -75,7 +78,10 @@ struct s3_sigv4 {
  *   (AWS: "requires a valid Date or x-amz-date header");
  *   GW_ERR_INVALID_REQUEST when header auth has no x-amz-content-sha256;
  *   GW_ERR_INVALID_ARGUMENT for an unknown x-amz-content-sha256 value or
- *   both a header and query authentication. */
+ *   both a header and query authentication;
+ *   GW_ERR_HEADERS_NOT_SIGNED when an x-amz-* header other than
+ *   x-amz-content-sha256 is present but not signed (out->unsigned_headers
+ *   names them); checked once everything else parsed. */
 /* Does the raw query string (no '?') name the parameter @key (before any
  * '=')?  Shared with the SigV2 parser. */
 bool s3__query_has(struct gw_str query, const char *key);

@@ -60,6 +60,8 @@
       "The authorization mechanism you have provided is not supported. Please use "               \
       "AWS4-HMAC-SHA256.")                                                                         \
     X(USER_DISABLED, 403, "AccessDenied", "Access Denied")                                         \
+    X(HEADERS_NOT_SIGNED, 403, "AccessDenied",                                                     \
+      "There were headers present in the request which were not signed")                         \
     /* payload integrity */                                                                        \
     X(SHA256_MISMATCH, 400, "XAmzContentSHA256Mismatch",                                           \
       "The provided 'x-amz-content-sha256' header does not match what was computed.")              \

@@ -648,7 +648,7 @@ static int parse_authz(const char *authz, const char *date)
 #define CRED "Credential=AK/20130524/us-east-1/s3/aws4_request"
 #define SIG "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
 #define D "20130524T000000Z"
-#define SCOPE_TAIL ",SignedHeaders=host," SIG
+#define SCOPE_TAIL ",SignedHeaders=host;x-amz-date," SIG
 
 /* If the Authorization header is malformed, then parse names the AWS error. */
 static void malformed_header(void **state)
@@ -658,7 +658,7 @@ static void malformed_header(void **state)
         const char *date;
         int rv;
     } cases[] = {
-        {HDR CRED ", SignedHeaders=host, " SIG, D, GW_OK},
+        {HDR CRED ", SignedHeaders=host;x-amz-date, " SIG, D, GW_OK},
         {"AWS AK:c2lnbmF0dXJl", D, GW_ERR_UNSUPPORTED_AUTH},
         {"AWS4-HMAC-SHA512 " CRED SCOPE_TAIL, D, GW_ERR_UNSUPPORTED_AUTH},
         {"AWS4-HMAC-SHA256", D, GW_ERR_UNSUPPORTED_AUTH},
@@ -772,6 +772,45 @@ static int parse_query(const char *q)
     return s3_sigv4_parse(&r, &arena, &auth);
 }
 
+/* If an x-amz-* header is present but not signed, then parse refuses the
+ * request and names the headers; x-amz-content-sha256 may stay unsigned. */
+static void headers_not_signed(void **state)
+{
+    const char *ok[] = {"host", "h", "x-amz-date", D, "x-amz-content-sha256", "UNSIGNED-PAYLOAD",
+                        "x-amzn-trace-id", "Root=1", "authorization", HDR CRED SCOPE_TAIL, NULL};
+    const char *copy[] = {"host", "h", "x-amz-date", D, "x-amz-copy-source", "/private/secret",
+                          "x-amz-content-sha256", "UNSIGNED-PAYLOAD", "x-amz-meta-a", "1",
+                          "x-amz-copy-source", "/again", "authorization", HDR CRED SCOPE_TAIL,
+                          NULL};
+    const char *date[] = {"host", "h", "x-amz-date", D, "x-amz-content-sha256",
+                          "UNSIGNED-PAYLOAD", "authorization",
+                          HDR CRED ",SignedHeaders=host," SIG, NULL};
+    const char *presigned[] = {"host", "h", "x-amz-tagging", "a=b", NULL};
+    const char *presigned_ok[] = {"host", "h", "x-amz-content-sha256", "UNSIGNED-PAYLOAD",
+                                  "x-amz-tagging", "a=b", NULL};
+    struct s3_http_request r;
+    struct s3_sigv4 auth;
+
+    (void)state;
+    make_request(&r, "PUT", "/b/k", ok);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+    make_request(&r, "PUT", "/b/k", copy);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-copy-source, x-amz-meta-a"));
+    make_request(&r, "GET", "/b/k", date);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-date"));
+    /* Presigned (host only): any added x-amz-* header but the payload hash is refused. */
+    make_request(&r, "PUT", DOC_PRESIGNED, presigned);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-tagging"));
+    make_request(&r, "PUT",
+                 "/b/k?" Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=10"
+                 "&X-Amz-SignedHeaders=host%3Bx-amz-tagging" Q_SIG,
+                 presigned_ok);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+}
+
 /* If a presigned query is malformed, then parse returns AUTH_QUERY_MALFORMED. */
 static void malformed_query(void **state)
 {
@@ -877,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_header, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(payload_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(headers_not_signed, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_query, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_details, setup, teardown),
         cmocka_unit_test_setup_teardown(time_format, setup, teardown),
