@@ -56,6 +56,7 @@ struct s3_req {
     /* Extra elements for the error document, after <Message> (escaped XML
      * in the arena), e.g. <HeadersNotSigned>; empty for most errors. */
     struct gw_str err_xml;
+    const char *err_message; /* replaces the table's <Message> when set (arena) */
 };
 
 /* Add a response header (both strings must live as long as the request). */

@@ -663,8 +663,11 @@ static int parse_query_time(struct gw_arena *a, struct gw_str query, struct s3_s
     int64_t t = 0;
 
     if (ts.p == NULL || !s3__sigv4_parse_time(ts, &t) || ex.p == NULL ||
-        !gw_str_to_u64(ex, &expires) || expires < 1 || expires > S3_SIGV4_MAX_EXPIRES) {
+        !gw_str_to_u64(ex, &expires) || expires < 1) {
         return GW_ERR_AUTH_QUERY_MALFORMED;
+    }
+    if (expires > S3_SIGV4_MAX_EXPIRES) {
+        return GW_ERR_EXPIRES_TOO_LONG; /* S3's own limit, whatever the configuration */
     }
     out->expires = (int64_t)expires;
     return set_timestamp(ts, t, a, GW_ERR_AUTH_QUERY_MALFORMED, out);
@@ -831,6 +834,14 @@ int s3_sigv4_check_region(const struct s3_sigv4 *auth, struct gw_str region)
         return GW_OK;
     }
     return auth->is_presigned ? GW_ERR_AUTH_QUERY_MALFORMED : GW_ERR_AUTH_MALFORMED;
+}
+
+int s3_sigv4_check_expires(const struct s3_sigv4 *auth, int64_t max_s)
+{
+    if (!auth->is_presigned || max_s <= 0 || auth->expires <= max_s) {
+        return GW_OK;
+    }
+    return GW_ERR_EXPIRES_TOO_LONG;
 }
 
 /* The clock rules: header skew; presigned not-yet-valid and expiry. */

@@ -74,6 +74,7 @@ struct s3_sigv4 {
  *   GW_ERR_AUTH_MALFORMED / GW_ERR_AUTH_QUERY_MALFORMED for a malformed
  *   header / query (bad credential scope, scope date != request date, no
  *   host in SignedHeaders, bad X-Amz-Expires);
+ *   GW_ERR_EXPIRES_TOO_LONG for X-Amz-Expires over 604800 (a week);
  *   GW_ERR_ACCESS_DENIED when header auth has neither X-Amz-Date nor Date
  *   (AWS: "requires a valid Date or x-amz-date header");
  *   GW_ERR_INVALID_REQUEST when header auth has no x-amz-content-sha256;
@@ -100,6 +101,12 @@ int s3_sigv4_verify(struct s3_sigv4 *auth, struct gw_str secret, const struct s3
 /* GW_OK when @auth was signed for @region, else the parse error AWS gives
  * for a wrong region (AUTH_MALFORMED or AUTH_QUERY_MALFORMED). */
 int s3_sigv4_check_region(const struct s3_sigv4 *auth, struct gw_str region);
+
+/* GW_OK unless @auth is presigned with X-Amz-Expires over @max_s seconds
+ * ([s3] presign_max_expiry; 0 or less: no limit beyond parse's 604800):
+ * then GW_ERR_EXPIRES_TOO_LONG (400 AuthorizationQueryParametersError, as
+ * S3 answers for more than a week). */
+int s3_sigv4_check_expires(const struct s3_sigv4 *auth, int64_t max_s);
 
 /* A request to sign.  Every header in @headers is signed (names lower-case;
  * include host, and x-amz-date / x-amz-content-sha256 for header signing). */

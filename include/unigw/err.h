@@ -54,6 +54,8 @@
       "The authorization header is malformed.")                                                    \
     X(AUTH_QUERY_MALFORMED, 400, "AuthorizationQueryParametersError",                              \
       "Error parsing the X-Amz-Credential parameter.")                                             \
+    X(EXPIRES_TOO_LONG, 400, "AuthorizationQueryParametersError",                                  \
+      "X-Amz-Expires must be less than a week (in seconds) that is; 604800")                     \
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader",                                       \
       "Your request is missing a required header.")                                                \
     X(UNSUPPORTED_AUTH, 400, "InvalidRequest",                                                     \

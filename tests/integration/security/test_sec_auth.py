@@ -279,3 +279,36 @@ def test_header_auth_refuses_unsigned_copy_source(gw, buckets):
     with Unchanged(gw):
         body = refused(send(gw, "PUT", path, signed), 403, "AccessDenied")
     assert error_field(body, "HeadersNotSigned") == "x-amz-copy-source"
+
+
+# ----------------------------------------------------------------------------------------------
+# item 4: [s3] presign_max_expiry
+
+
+def test_presign_max_expiry_enforced(gw_factory):
+    gw = gw_factory(config="[s3]\npresign_max_expiry = 1h\n")
+    s3 = gw.boto3()
+    s3.create_bucket(Bucket="exp")
+    s3.put_object(Bucket="exp", Key="k", Body=b"kept")
+    path = util.key_path("exp", "k")
+    with Unchanged(gw):
+        body = refused(send(gw, "PUT", presign(gw, "PUT", path, expires=3601), body=b"new"),
+                       400, "AuthorizationQueryParametersError")
+        assert "3600" in util.s3_error(body)[1]
+        refused(send(gw, "GET", presign(gw, "GET", path, expires=7 * 86400)), 400,
+                "AuthorizationQueryParametersError")
+    st, _, out = send(gw, "GET", presign(gw, "GET", path, expires=3600))
+    assert st == 200 and out == b"kept"
+
+
+def test_presign_longer_than_a_week_refused(gw, buckets):
+    private, pub = buckets
+    with Unchanged(gw):
+        body = refused(send(gw, "PUT", presign(gw, "PUT", util.key_path(pub, "week"),
+                                               expires=604801), body=b"x"),
+                       400, "AuthorizationQueryParametersError")
+    assert util.s3_error(body)[1] == \
+        "X-Amz-Expires must be less than a week (in seconds) that is; 604800"
+    st, _, out = send(gw, "GET", presign(gw, "GET", util.key_path(private, "secret.txt"),
+                                         expires=604800))
+    assert st == 200 and out == SECRET
