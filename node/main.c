@@ -244,6 +244,7 @@ static int start_s3(struct node *n)
     c.max_object_size = n->cfg.server.max_object_size;
     c.io_chunk_size = (size_t)n->cfg.server.io_chunk_size;
     c.clock_skew_s = (unsigned)(n->cfg.s3.clock_skew / 1000);
+    c.presign_max_expiry_s = (unsigned)(n->cfg.s3.presign_max_expiry / 1000);
     c.fsync = n->cfg.storage.fsync;
     c.background_md5 = n->cfg.s3.background_md5;
     c.xattrs = strcmp(n->cfg.storage.xattrs, "on") == 0    ? S3_XATTRS_ON

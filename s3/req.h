@@ -54,6 +54,10 @@ struct s3_req {
     struct gw_pool_job job;
     void *op; /* the running handler's state */
     char errmsg[256];
+    /* Extra elements for the error document, after <Message> (escaped XML
+     * in the arena), e.g. <HeadersNotSigned>; empty for most errors. */
+    struct gw_str err_xml;
+    const char *err_message; /* replaces the table's <Message> when set (arena) */
 };
 
 /* Add a response header (both strings must live as long as the request). */

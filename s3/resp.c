@@ -108,8 +108,9 @@ void s3_err_respond(struct s3_req *q, int rv)
     gw_buf_append_c(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
     gw_buf_append_c(b, gw_err_code(rv));
     gw_buf_append_c(b, "</Code><Message>");
-    gw_buf_append_xml(b, gw_str_c(gw_err_message(rv)));
+    gw_buf_append_xml(b, gw_str_c(q->err_message != NULL ? q->err_message : gw_err_message(rv)));
     gw_buf_append_c(b, "</Message>");
+    gw_buf_append_str(b, q->err_xml);
     /* A name with control characters cannot be echoed in XML 1.0: leave it out. */
     if (has_control(q->rt.bucket) || has_control(q->rt.key) || has_control(q->rt.raw_path)) {
         goto tail;

@@ -161,6 +161,12 @@ static int key_finish(struct meta_key_info *key, int rv)
     return key->is_disabled ? GW_ERR_USER_DISABLED : GW_OK;
 }
 
+/* [s3] presign_max_expiry in seconds (S3's week when unset). */
+static int64_t presign_max_expiry(const struct s3_service *s)
+{
+    return s->cfg.presign_max_expiry_s > 0 ? s->cfg.presign_max_expiry_s : S3_SIGV4_MAX_EXPIRES;
+}
+
 /* Verify @r's SigV4 authentication into @auth and @key (secret wiped).
  * GW_ERR_NOT_FOUND when the request is anonymous, else GW_OK or the auth error. */
 static int verify_request(struct s3_service *s, const struct s3_http_request *r,
@@ -173,6 +179,9 @@ static int verify_request(struct s3_service *s, const struct s3_http_request *r,
         return rv;
     }
     rv = s3_sigv4_check_region(auth, gw_str_c(s->region));
+    if (rv == 0) {
+        rv = s3_sigv4_check_expires(auth, presign_max_expiry(s));
+    }
     if (rv != 0) {
         return rv;
     }
@@ -208,6 +217,20 @@ static int verify_sigv2(struct s3_req *q, struct meta_key_info *key)
     return key_finish(key, rv);
 }
 
+/* The <HeadersNotSigned> element of a GW_ERR_HEADERS_NOT_SIGNED answer. */
+static struct gw_str headers_not_signed_xml(struct gw_arena *a, struct gw_str names)
+{
+    struct gw_buf b = {0};
+    struct gw_str out;
+
+    gw_buf_append_c(&b, "<HeadersNotSigned>");
+    gw_buf_append_xml(&b, names);
+    gw_buf_append_c(&b, "</HeadersNotSigned>");
+    out = gw_arena_str(a, gw_buf_str(&b));
+    gw_buf_free(&b);
+    return out;
+}
+
 /* The authenticated identity of @key becomes @q's. */
 static void identity_set(struct s3_req *q, const struct meta_key_info *key)
 {
@@ -227,6 +250,19 @@ static int authenticate(struct s3_req *q)
     if (rv == GW_ERR_NOT_FOUND) {
         q->is_anonymous = true;
         return GW_OK;
+    }
+    if (rv == GW_ERR_HEADERS_NOT_SIGNED) {
+        q->err_xml = headers_not_signed_xml(q->a, auth.unsigned_headers);
+        s3_req_errmsg(q, "sigv4: unsigned headers: %.*s", (int)auth.unsigned_headers.len,
+                      auth.unsigned_headers.p);
+        return rv;
+    }
+    if (rv == GW_ERR_EXPIRES_TOO_LONG && presign_max_expiry(q->svc) < S3_SIGV4_MAX_EXPIRES) {
+        /* The table's message names S3's week; this node allows less. */
+        q->err_message = gw_arena_printf(q->a, "X-Amz-Expires must be at most %lld (seconds), "
+                                         "the longest this service accepts",
+                                         (long long)presign_max_expiry(q->svc));
+        return rv;
     }
     if (rv == GW_ERR_UNSUPPORTED_AUTH) {
         rv = verify_sigv2(q, &key); /* q->auth stays NULL: unsigned payload */

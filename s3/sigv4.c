@@ -663,8 +663,11 @@ static int parse_query_time(struct gw_arena *a, struct gw_str query, struct s3_s
     int64_t t = 0;
 
     if (ts.p == NULL || !s3__sigv4_parse_time(ts, &t) || ex.p == NULL ||
-        !gw_str_to_u64(ex, &expires) || expires < 1 || expires > S3_SIGV4_MAX_EXPIRES) {
+        !gw_str_to_u64(ex, &expires) || expires < 1) {
         return GW_ERR_AUTH_QUERY_MALFORMED;
+    }
+    if (expires > S3_SIGV4_MAX_EXPIRES) {
+        return GW_ERR_EXPIRES_TOO_LONG; /* S3's own limit, whatever the configuration */
     }
     out->expires = (int64_t)expires;
     return set_timestamp(ts, t, a, GW_ERR_AUTH_QUERY_MALFORMED, out);
@@ -746,11 +749,83 @@ int s3__sigv4_parse_opts(const struct s3_http_request *r, const struct s3__sigv4
     return GW_ERR_NOT_FOUND;
 }
 
+/* Is @name (lower-case, from the request) among the signed header names? */
+static bool is_signed_name(const struct s3_sigv4 *auth, struct gw_str name)
+{
+    for (size_t i = 0; i < auth->n_signed; i++) {
+        if (gw_str_caseeq(auth->signed_names[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An x-amz-* header that must be signed when present: all of them but
+ * x-amz-content-sha256.
+ *
+ * S3 refuses a SigV4 request, header or presigned alike, that carries an
+ * x-amz-* header missing from SignedHeaders: 403 AccessDenied "There were
+ * headers present in the request which were not signed", with the names in
+ * <HeadersNotSigned> joined by ", ".  Without the rule, a presigned PUT
+ * (SignedHeaders=host) plus an added x-amz-copy-source becomes a CopyObject
+ * run as the signer.  The one exception is x-amz-content-sha256: S3 does
+ * not require it signed, and it cannot be forged anyway because its value
+ * is the canonical request's payload-hash line (here and in S3), so
+ * changing it changes the signature.  Sources: LocalStack's AWS-validated
+ * presigned-URL check (services/s3/presigned_url.py: IGNORED_SIGV4_HEADERS
+ * = ["x-amz-content-sha256"], names joined with ", "), Scality Arsenal
+ * ARSN-551 and ceph rgw PR 71292 (S3 does not require x-amz-content-sha256
+ * to be signed), and the same fix in minio, s3s, seaweedfs and rustfs.
+ * x-amzn-* (x-amzn-trace-id, which SDKs leave unsigned) is not x-amz-*. */
+static bool must_be_signed(struct gw_str name)
+{
+    return gw_str_has_prefix(name, GW_STR("x-amz-")) &&
+           !gw_str_eq_c(name, "x-amz-content-sha256");
+}
+
+/* Has @name been listed already among the first @n headers of @r? */
+static bool listed_before(const struct s3_http_request *r, size_t n, struct gw_str name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (gw_str_eq(r->headers[i].name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* GW_ERR_HEADERS_NOT_SIGNED with out->unsigned_headers when some x-amz-*
+ * header of @r must be signed but is not; else GW_OK. */
+static int check_headers_signed(const struct s3_http_request *r, struct gw_arena *a,
+                                struct s3_sigv4 *out)
+{
+    struct gw_buf b = {0};
+
+    for (size_t i = 0; i < r->n_headers; i++) {
+        struct gw_str name = r->headers[i].name;
+
+        if (!must_be_signed(name) || is_signed_name(out, name) || listed_before(r, i, name)) {
+            continue;
+        }
+        if (b.len > 0) {
+            gw_buf_append_c(&b, ", ");
+        }
+        gw_buf_append_str(&b, name);
+    }
+    if (b.len == 0) {
+        return GW_OK;
+    }
+    out->unsigned_headers = gw_arena_str(a, gw_buf_str(&b));
+    gw_buf_free(&b);
+    return GW_ERR_HEADERS_NOT_SIGNED;
+}
+
 int s3_sigv4_parse(const struct s3_http_request *r, struct gw_arena *a, struct s3_sigv4 *out)
 {
     const struct s3__sigv4_opts opts = {GW_STR("s3"), GW_STR_NULL};
+    int rv = s3__sigv4_parse_opts(r, &opts, a, out);
 
-    return s3__sigv4_parse_opts(r, &opts, a, out);
+    return rv != 0 ? rv : check_headers_signed(r, a, out);
 }
 
 int s3_sigv4_check_region(const struct s3_sigv4 *auth, struct gw_str region)
@@ -759,6 +834,14 @@ int s3_sigv4_check_region(const struct s3_sigv4 *auth, struct gw_str region)
         return GW_OK;
     }
     return auth->is_presigned ? GW_ERR_AUTH_QUERY_MALFORMED : GW_ERR_AUTH_MALFORMED;
+}
+
+int s3_sigv4_check_expires(const struct s3_sigv4 *auth, int64_t max_s)
+{
+    if (!auth->is_presigned || max_s <= 0 || auth->expires <= max_s) {
+        return GW_OK;
+    }
+    return GW_ERR_EXPIRES_TOO_LONG;
 }
 
 /* The clock rules: header skew; presigned not-yet-valid and expiry. */

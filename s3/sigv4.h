@@ -54,6 +54,9 @@ struct s3_sigv4 {
     struct gw_str *signed_names;  /* the same, split */
     size_t n_signed;
     unsigned char signature[GW_SHA256_LEN]; /* what the client sent */
+    /* On GW_ERR_HEADERS_NOT_SIGNED: the x-amz-* headers present but not in
+     * SignedHeaders, in request order, joined with ", " (AWS's form). */
+    struct gw_str unsigned_headers;
     struct gw_str security_token;           /* NULL view when absent */
     enum s3_payload_mode payload_mode;
     struct gw_str payload_hash;            /* the canonical request's last line */
@@ -71,11 +74,15 @@ struct s3_sigv4 {
  *   GW_ERR_AUTH_MALFORMED / GW_ERR_AUTH_QUERY_MALFORMED for a malformed
  *   header / query (bad credential scope, scope date != request date, no
  *   host in SignedHeaders, bad X-Amz-Expires);
+ *   GW_ERR_EXPIRES_TOO_LONG for X-Amz-Expires over 604800 (a week);
  *   GW_ERR_ACCESS_DENIED when header auth has neither X-Amz-Date nor Date
  *   (AWS: "requires a valid Date or x-amz-date header");
  *   GW_ERR_INVALID_REQUEST when header auth has no x-amz-content-sha256;
  *   GW_ERR_INVALID_ARGUMENT for an unknown x-amz-content-sha256 value or
- *   both a header and query authentication. */
+ *   both a header and query authentication;
+ *   GW_ERR_HEADERS_NOT_SIGNED when an x-amz-* header other than
+ *   x-amz-content-sha256 is present but not signed (out->unsigned_headers
+ *   names them); checked once everything else parsed. */
 /* Does the raw query string (no '?') name the parameter @key (before any
  * '=')?  Shared with the SigV2 parser. */
 bool s3__query_has(struct gw_str query, const char *key);
@@ -94,6 +101,12 @@ int s3_sigv4_verify(struct s3_sigv4 *auth, struct gw_str secret, const struct s3
 /* GW_OK when @auth was signed for @region, else the parse error AWS gives
  * for a wrong region (AUTH_MALFORMED or AUTH_QUERY_MALFORMED). */
 int s3_sigv4_check_region(const struct s3_sigv4 *auth, struct gw_str region);
+
+/* GW_OK unless @auth is presigned with X-Amz-Expires over @max_s seconds
+ * ([s3] presign_max_expiry; 0 or less: no limit beyond parse's 604800):
+ * then GW_ERR_EXPIRES_TOO_LONG (400 AuthorizationQueryParametersError, as
+ * S3 answers for more than a week). */
+int s3_sigv4_check_expires(const struct s3_sigv4 *auth, int64_t max_s);
 
 /* A request to sign.  Every header in @headers is signed (names lower-case;
  * include host, and x-amz-date / x-amz-content-sha256 for header signing). */

@@ -54,12 +54,16 @@
       "The authorization header is malformed.")                                                    \
     X(AUTH_QUERY_MALFORMED, 400, "AuthorizationQueryParametersError",                              \
       "Error parsing the X-Amz-Credential parameter.")                                             \
+    X(EXPIRES_TOO_LONG, 400, "AuthorizationQueryParametersError",                                  \
+      "X-Amz-Expires must be less than a week (in seconds) that is; 604800")                     \
     X(MISSING_SECURITY_HEADER, 400, "MissingSecurityHeader",                                       \
       "Your request is missing a required header.")                                                \
     X(UNSUPPORTED_AUTH, 400, "InvalidRequest",                                                     \
       "The authorization mechanism you have provided is not supported. Please use "               \
       "AWS4-HMAC-SHA256.")                                                                         \
     X(USER_DISABLED, 403, "AccessDenied", "Access Denied")                                         \
+    X(HEADERS_NOT_SIGNED, 403, "AccessDenied",                                                     \
+      "There were headers present in the request which were not signed")                         \
     /* payload integrity */                                                                        \
     X(SHA256_MISMATCH, 400, "XAmzContentSHA256Mismatch",                                           \
       "The provided 'x-amz-content-sha256' header does not match what was computed.")              \

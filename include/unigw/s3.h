@@ -146,6 +146,7 @@ struct s3_config {
     uint64_t max_object_size;
     size_t io_chunk_size;      /* bytes per write job */
     unsigned clock_skew_s;     /* 900 */
+    unsigned presign_max_expiry_s; /* longest X-Amz-Expires (0: 604800, S3's limit) */
     bool fsync;                /* fsync file, directory and new parents before 200 */
     const char *node_id;       /* names this node's temp files */
     uint64_t mpu_expiry_ms;    /* incomplete multipart uploads expire (0: 7 days) */

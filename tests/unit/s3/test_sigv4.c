@@ -648,7 +648,7 @@ static int parse_authz(const char *authz, const char *date)
 #define CRED "Credential=AK/20130524/us-east-1/s3/aws4_request"
 #define SIG "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
 #define D "20130524T000000Z"
-#define SCOPE_TAIL ",SignedHeaders=host," SIG
+#define SCOPE_TAIL ",SignedHeaders=host;x-amz-date," SIG
 
 /* If the Authorization header is malformed, then parse names the AWS error. */
 static void malformed_header(void **state)
@@ -658,7 +658,7 @@ static void malformed_header(void **state)
         const char *date;
         int rv;
     } cases[] = {
-        {HDR CRED ", SignedHeaders=host, " SIG, D, GW_OK},
+        {HDR CRED ", SignedHeaders=host;x-amz-date, " SIG, D, GW_OK},
         {"AWS AK:c2lnbmF0dXJl", D, GW_ERR_UNSUPPORTED_AUTH},
         {"AWS4-HMAC-SHA512 " CRED SCOPE_TAIL, D, GW_ERR_UNSUPPORTED_AUTH},
         {"AWS4-HMAC-SHA256", D, GW_ERR_UNSUPPORTED_AUTH},
@@ -772,12 +772,75 @@ static int parse_query(const char *q)
     return s3_sigv4_parse(&r, &arena, &auth);
 }
 
+/* If an x-amz-* header is present but not signed, then parse refuses the
+ * request and names the headers; x-amz-content-sha256 may stay unsigned. */
+static void headers_not_signed(void **state)
+{
+    const char *ok[] = {"host", "h", "x-amz-date", D, "x-amz-content-sha256", "UNSIGNED-PAYLOAD",
+                        "x-amzn-trace-id", "Root=1", "authorization", HDR CRED SCOPE_TAIL, NULL};
+    const char *copy[] = {"host", "h", "x-amz-date", D, "x-amz-copy-source", "/private/secret",
+                          "x-amz-content-sha256", "UNSIGNED-PAYLOAD", "x-amz-meta-a", "1",
+                          "x-amz-copy-source", "/again", "authorization", HDR CRED SCOPE_TAIL,
+                          NULL};
+    const char *date[] = {"host", "h", "x-amz-date", D, "x-amz-content-sha256",
+                          "UNSIGNED-PAYLOAD", "authorization",
+                          HDR CRED ",SignedHeaders=host," SIG, NULL};
+    const char *presigned[] = {"host", "h", "x-amz-tagging", "a=b", NULL};
+    const char *presigned_ok[] = {"host", "h", "x-amz-content-sha256", "UNSIGNED-PAYLOAD",
+                                  "x-amz-tagging", "a=b", NULL};
+    struct s3_http_request r;
+    struct s3_sigv4 auth;
+
+    (void)state;
+    make_request(&r, "PUT", "/b/k", ok);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+    make_request(&r, "PUT", "/b/k", copy);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-copy-source, x-amz-meta-a"));
+    make_request(&r, "GET", "/b/k", date);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-date"));
+    /* Presigned (host only): any added x-amz-* header but the payload hash is refused. */
+    make_request(&r, "PUT", DOC_PRESIGNED, presigned);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_ERR_HEADERS_NOT_SIGNED);
+    assert_true(gw_str_eq_c(auth.unsigned_headers, "x-amz-tagging"));
+    make_request(&r, "PUT",
+                 "/b/k?" Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=10"
+                 "&X-Amz-SignedHeaders=host%3Bx-amz-tagging" Q_SIG,
+                 presigned_ok);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+}
+
+/* If X-Amz-Expires is over a week, then parse refuses it; if it is over the
+ * configured limit, then check_expires does; header auth has no expiry. */
+static void presign_expiry_limit(void **state)
+{
+    const char *kv[] = {"host", "h", NULL};
+    const char *hdr[] = {"host", "h", "x-amz-date", D, "x-amz-content-sha256",
+                         "UNSIGNED-PAYLOAD", "authorization", HDR CRED SCOPE_TAIL, NULL};
+    struct s3_http_request r;
+    struct s3_sigv4 auth;
+
+    (void)state;
+    assert_int_equal(parse_query(Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=604801" Q_SH Q_SIG),
+                     GW_ERR_EXPIRES_TOO_LONG);
+    assert_int_equal(parse_query(Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=99999999999" Q_SH Q_SIG),
+                     GW_ERR_EXPIRES_TOO_LONG);
+    make_request(&r, "GET", "/b/k?" Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=3600" Q_SH Q_SIG, kv);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+    assert_int_equal(s3_sigv4_check_expires(&auth, 3600), GW_OK);
+    assert_int_equal(s3_sigv4_check_expires(&auth, 3599), GW_ERR_EXPIRES_TOO_LONG);
+    assert_int_equal(s3_sigv4_check_expires(&auth, 1), GW_ERR_EXPIRES_TOO_LONG);
+    make_request(&r, "GET", "/b/k", hdr);
+    assert_int_equal(s3_sigv4_parse(&r, &arena, &auth), GW_OK);
+    assert_int_equal(s3_sigv4_check_expires(&auth, 1), GW_OK);
+}
+
 /* If a presigned query is malformed, then parse returns AUTH_QUERY_MALFORMED. */
 static void malformed_query(void **state)
 {
     static const char *const bad[] = {
         Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=0" Q_SH Q_SIG,
-        Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=604801" Q_SH Q_SIG,
         Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=-5" Q_SH Q_SIG,
         Q_ALG Q_CRED Q_DATE "&X-Amz-Expires=" Q_SH Q_SIG,
         Q_ALG Q_CRED Q_DATE Q_SH Q_SIG,
@@ -877,7 +940,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_header, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(payload_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(headers_not_signed, setup, teardown),
         cmocka_unit_test_setup_teardown(malformed_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(presign_expiry_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_details, setup, teardown),
         cmocka_unit_test_setup_teardown(time_format, setup, teardown),
     };
