@@ -1035,6 +1035,23 @@ def restart_all(cluster):
         wait_leader(cluster)
 
 
+def awscli(cluster, multipart_mb=None):
+    """A runner of /usr/bin/aws against @cluster: aws(*args, node=0, check=True).  Its own
+    config file: path style, json output, and multipart from @multipart_mb MiB on (never
+    when None)."""
+    env = cluster.client_env()
+    mp = "%dMB" % multipart_mb if multipart_mb else "5GB"
+    env["AWS_CONFIG_FILE"] = os.path.join(cluster.client_dir, "aws-config-%s" % mp)
+    with open(env["AWS_CONFIG_FILE"], "w") as f:
+        f.write("[default]\nregion = %s\noutput = json\ns3 =\n    multipart_threshold = %s\n"
+                "    multipart_chunksize = %s\n    addressing_style = path\n" % (REGION, mp, mp))
+
+    def aws(*args, node=0, check=True):
+        return run([AWS_CLI, "--endpoint-url", cluster.nodes[node].endpoint, "--no-cli-pager"]
+                   + list(args), env=env, timeout=180, check=check)
+    return aws
+
+
 def error_lines(cluster):
     """The level=error lines of every node's log, prefixed by the node id."""
     out = []
