@@ -3,12 +3,14 @@
 Starting and stopping real `unigw` processes (Node, Cluster), port probing under a
 lock file, a small independent SigV4 signer for hand-made requests (wrong hashes,
 skewed dates, raw paths), raw HTTP helpers, S3 XML error parsing, checksums, and
-the environment every external client runs with.
+the environment every external client runs with, and the checks that a deleted bucket
+left nothing behind (assert_nothing_left).
 
 Runs under /usr/bin/python3 (Debian's boto3, botocore and pytest live there).
 """
 import base64
 import binascii
+import contextlib
 import datetime
 import fcntl
 import hashlib
@@ -986,3 +988,180 @@ class Partition:
             subprocess.run([NFT, "delete", "table", "inet", self.table],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             self.active = False
+
+
+# ----------------------------------------------------------------------------------------------
+# the whole lifecycle: a cluster a test owns, and the proof that a deleted bucket left nothing
+
+MDB_DUMP = "/usr/bin/mdb_dump"
+# Databases of the metadata store whose keys start with "bucket\0" (meta/env.c, tag.c,
+# bucket_tag.c, mpu.c): a bucket's object and bucket tags, its uploads and their parts.
+BUCKET_DBS = ("tags", "uploads", "parts")
+
+
+@contextlib.contextmanager
+def own_cluster(base, nodes=1, **kw):
+    """A cluster that the test itself starts and stops, so that a node that dies (a known
+    bug under xfail) fails the test's own call, with the node's error lines, and not the
+    teardown of a fixture that other tests share."""
+    c = Cluster(base, nodes=nodes, **kw)
+    c.start()
+    try:
+        if nodes > 1:
+            wait_leader(c)
+        yield c
+    except BaseException as e:
+        problems = c.problems()
+        c.stop(check=False)
+        if problems:
+            raise GatewayError("\n".join(problems + error_lines(c)) + "\n" + c.logs()) from e
+        raise
+    c.stop()
+
+
+def restart_all(cluster):
+    """SIGTERM every node (each must exit 0), start them again on their data directories
+    (replaying their logs) and wait until they serve."""
+    for n in cluster.nodes:
+        rc = n.stop()
+        if rc != 0:
+            raise GatewayError("node %d: SIGTERM exit status %s\n%s" % (n.node_id, rc,
+                                                                         n.log_tail()))
+    for n in cluster.nodes:
+        n.start()
+    for n in cluster.nodes:
+        n.wait_ready()
+    if len(cluster.nodes) > 1:
+        wait_leader(cluster)
+
+
+def awscli(cluster, multipart_mb=None):
+    """A runner of /usr/bin/aws against @cluster: aws(*args, node=0, check=True).  Its own
+    config file: path style, json output, and multipart from @multipart_mb MiB on (never
+    when None)."""
+    env = cluster.client_env()
+    mp = "%dMB" % multipart_mb if multipart_mb else "5GB"
+    env["AWS_CONFIG_FILE"] = os.path.join(cluster.client_dir, "aws-config-%s" % mp)
+    with open(env["AWS_CONFIG_FILE"], "w") as f:
+        f.write("[default]\nregion = %s\noutput = json\ns3 =\n    multipart_threshold = %s\n"
+                "    multipart_chunksize = %s\n    addressing_style = path\n" % (REGION, mp, mp))
+
+    def aws(*args, node=0, check=True):
+        return run([AWS_CLI, "--endpoint-url", cluster.nodes[node].endpoint, "--no-cli-pager"]
+                   + list(args), env=env, timeout=180, check=check)
+    return aws
+
+
+def error_lines(cluster):
+    """The level=error lines of every node's log, prefixed by the node id."""
+    out = []
+    for n in cluster.nodes:
+        out += ["node %d: %s" % (n.node_id, line) for line in n.log_text().splitlines()
+                if "level=error" in line or "ERROR:" in line]
+    return out
+
+
+def _mdb_unescape(text):
+    """Bytes of one mdb_dump -p line (printable bytes as is, others as \\xx)."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and text[i + 1:i + 2] == "\\":
+            out.append(0x5C)
+            i += 2
+        elif text[i] == "\\":
+            out.append(int(text[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out += text[i].encode("latin-1")
+            i += 1
+    return bytes(out)
+
+
+def store_keys(node, db):
+    """Keys of database @db in @node's metadata store, read with mdb_dump (a read-only
+    LMDB transaction beside the running node; lmdb-utils comes from deploy/deps.sh)."""
+    if not os.access(MDB_DUMP, os.X_OK):
+        raise GatewayError("%s is missing (deploy/deps.sh installs lmdb-utils)" % MDB_DUMP)
+    p = run([MDB_DUMP, "-p", "-s", db, os.path.join(node.data, "meta")], timeout=30)
+    lines = p.stdout.decode("latin-1").splitlines()
+    body = lines[lines.index("HEADER=END") + 1:lines.index("DATA=END")]
+    return [_mdb_unescape(line[1:]) for line in body[0::2]]
+
+
+def wait_all_applied(cluster, timeout=20.0):
+    """Wait until every live node has applied what the leader has committed."""
+    if len(cluster.nodes) == 1:
+        return
+    lead = cluster.nodes[wait_leader(cluster, timeout=timeout)]
+    target = node_raft(lead)[2]
+    for i, n in enumerate(cluster.nodes):
+        if node_alive(n):
+            wait_applied(cluster, i, target, timeout=timeout)
+
+
+def bucket_records(cluster, bucket):
+    """{node id: {db: [keys]}} of every store record of @bucket (keys "bucket\0...") in
+    BUCKET_DBS, once every node has applied all that was committed."""
+    wait_all_applied(cluster)
+    prefix = bucket.encode() + b"\0"
+    out = {}
+    for n in cluster.nodes:
+        found = {db: [k for k in store_keys(n, db) if k.startswith(prefix)] for db in BUCKET_DBS}
+        found = {db: keys for db, keys in found.items() if keys}
+        if found:
+            out[n.node_id] = found
+    return out
+
+
+def mount_leftovers(mount, bucket, timeout=5.0):
+    """What a bucket that was deleted and created again (and holds nothing) may not have:
+    entries in its directory, files in the mount's root, anything in .unigw/tmp or
+    .unigw/multipart.  Temp files may go just after a response: a bounded grace period."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = []
+        bdir = os.path.join(mount, bucket)
+        if not os.path.isdir(bdir):
+            left.append("%s is not a directory" % bdir)
+        else:
+            left += [os.path.join(bucket, e) for e in sorted(os.listdir(bdir))]
+        left += [e for e in sorted(os.listdir(mount))
+                 if not os.path.isdir(os.path.join(mount, e))
+                 or (e.startswith(".") and e != ".unigw")]
+        for sub in ("tmp", "multipart"):
+            root = os.path.join(mount, ".unigw", sub)
+            for d, dirs, files in os.walk(root):
+                left += [os.path.relpath(os.path.join(d, f), mount) for f in dirs + files]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def assert_nothing_left(mount, bucket, cluster=None):
+    """@bucket, deleted and created again, holds nothing: on the mount (mount_leftovers) and,
+    with @cluster, in any node's metadata store (no tag, bucket-tag, upload or part record
+    of the bucket)."""
+    left = mount_leftovers(mount, bucket)
+    assert left == [], "left on the mount after the bucket's deletion: %r" % left
+    if cluster is not None:
+        recs = bucket_records(cluster, bucket)
+        assert recs == {}, "store records of %s outlived the bucket: %r" % (bucket, recs)
+
+
+def assert_s3_empty(s3, bucket, keys=()):
+    """Through the S3 API (boto3 @s3): @bucket lists no object and no upload, has no bucket
+    tags, and each of @keys, written again, has no tags."""
+    from botocore.exceptions import ClientError
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    try:
+        got = s3.get_bucket_tagging(Bucket=bucket)
+        raise AssertionError("a new bucket has tags: %r" % got.get("TagSet"))
+    except ClientError as e:
+        assert client_error(e) == ("NoSuchTagSet", 404), e.response
+    for k in keys:
+        s3.put_object(Bucket=bucket, Key=k, Body=b"again")
+        assert s3.get_object_tagging(Bucket=bucket, Key=k)["TagSet"] == [], k
+    if keys:
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})

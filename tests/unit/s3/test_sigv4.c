@@ -291,23 +291,42 @@ static void suite_sign(const char *dir, const char *ctx)
     }
 }
 
+/* AWS's suite lives beside the repository (../shared, UNIGW_SHARED_DIR), not
+ * in it: a fresh clone has no such folder, and that is no failure of the
+ * signer, so the caller skips (with this message) rather than fails. */
+static DIR *open_suite(char *base, size_t size)
+{
+    const char *shared = getenv("UNIGW_SHARED_DIR");
+    DIR *d = NULL;
+
+    if (shared != NULL) {
+        snprintf(base, size, "%s/testdata/aws-sigv4", shared);
+        d = opendir(base);
+    }
+    if (d == NULL) {
+        print_message("aws_suite: AWS's SigV4 suite not found at %s/testdata/"
+                      "aws-sigv4 (UNIGW_SHARED_DIR names the folder that holds it); skipping\n",
+                      shared != NULL ? shared : "$UNIGW_SHARED_DIR");
+    }
+    return d;
+}
+
 /* If every case of AWS's SigV4 suite is replayed, then the unnormalised ones
  * (and normalised ones whose path needs no normalisation) match byte for byte.
  * Cases whose path has dot segments or "//" are parsed but not compared:
  * they describe services that normalise paths, which S3 does not. */
 static void aws_suite(void **state)
 {
-    const char *shared = getenv("UNIGW_SHARED_DIR");
     char base[1024];
     DIR *d;
     struct dirent *e;
     int n_checked = 0;
 
     (void)state;
-    assert_non_null(shared);
-    snprintf(base, sizeof base, "%s/testdata/aws-sigv4", shared);
-    d = opendir(base);
-    assert_non_null(d);
+    d = open_suite(base, sizeof base);
+    if (d == NULL) {
+        skip();
+    }
     while ((e = readdir(d)) != NULL) {
         char dir[1300];
         char path[1400];
