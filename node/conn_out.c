@@ -17,6 +17,7 @@
  * queued callback fires with GW_ERR_CANCELED; a file shorter than announced
  * fails its piece with GW_ERR_IO; misuse (writing before resp_start, after
  * resp_end or past Content-Length) returns GW_ERR_INVALID and queues nothing. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -383,7 +384,10 @@ void node__conn_resp_start(struct s3_exchange *x, int status, const struct s3_he
     struct gw_buf *b = &c->head_buf;
 
     if (c->resp_started || c->resp_ended) {
+        /* One response per request: a second one is a handler bug.  Tests
+         * and sanitizer builds stop on it; a release build keeps the first. */
         GW_RLOG(GW_LOG_ERROR, "node", x->req.request_id, "msg=\"resp_start twice\"");
+        assert(!"resp_start twice: one response per request");
         return;
     }
     c->resp_started = true;
@@ -531,6 +535,7 @@ void node__conn_resp_end(struct s3_exchange *x)
 
     if (c->resp_ended) {
         GW_RLOG(GW_LOG_ERROR, "node", x->req.request_id, "msg=\"resp_end twice\"");
+        assert(!"resp_end twice: one response per request");
         return;
     }
     c->wait_cb = NULL; /* the handler gave the exchange up */

@@ -1,24 +1,38 @@
 /* CompleteMultipartUpload.
  *
- *   READ    the XML body (loop)
- *   CHECK   parse, part order, the upload (NoSuchUpload), each listed part
- *           against the committed records (InvalidPart), sizes
+ *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> FINISH ---> DONE
+ *   (loop +    (pool)     (pool)    (pool)       (loop +      (answered)
+ *    claim)      |          |         |           pool)         ^
+ *     |          +----------+---------+--> DISCARD (pool) ------+
+ *     +---------------------------------------------------------+
+ *
+ *   CHECK   read and parse the XML body; the upload (NoSuchUpload), each
+ *           listed part against the committed records (InvalidPart), sizes
  *           (EntityTooSmall); an upload already completed with this same
- *           list answers its stored result at once (idempotent retry)
- *   CLAIM   propose upload_claim with the SHA-256 of the part list: one
- *           list wins; the same list may claim again (a retry after a crash
- *           or on another node redoes the assembly)
- *   START   200 with chunked framing; the XML declaration, then a space
- *           every S3_MPU_KEEPALIVE_MS so clients and proxies keep waiting
- *   ASSEMBLE (pool) staged temp file <- each part by copy_file_range
- *           (read/write when refused), final ETag md5(md5s)-N, composite or
- *           full-object checksum, s3__publish (the PutObject rename)
+ *           list answers its stored result at once (idempotent retry).
+ *           Then propose upload_claim with the SHA-256 of the part list:
+ *           one list wins; the same list may claim again (a retry after a
+ *           crash or on another node redoes the assembly).  Once claimed,
+ *           200 goes out with chunked framing: the XML declaration, then a
+ *           space every S3_MPU_KEEPALIVE_MS so clients and proxies wait.
+ *   STAGE   create the temp file under .unigw/tmp
+ *   BODY    each part appended by copy_file_range (read/write when
+ *           refused); the final ETag md5(md5s)-N, the composite or
+ *           full-object checksum
+ *   PUBLISH s3__publish (the PutObject rename)
  *   FINISH  propose upload_finish (drops the part records), store the
  *           upload's tags under the new object id, remove the staged
- *           directory (pool), write the result document, end
- * Errors before START are ordinary S3 errors.  After START the status is
- * already 200, so the error goes out as an <Error> document in the body, as
- * AWS does; that is the one place besides s3_err_respond that writes one. */
+ *           directory (pool), then the result document
+ *   DISCARD unlink the temp file once no job holds it; then the error, or
+ *           the result of a racing Complete with the same list that won
+ *   DONE    the final answer is decided: nothing starts or answers again;
+ *           the keep-alive timer only closes
+ *
+ * Errors before the 200 went out are ordinary S3 errors.  After it the
+ * status is already 200, so the error goes out as an <Error> document in
+ * the body, as AWS does; that is the one place besides s3_err_respond that
+ * writes one. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,8 +50,21 @@
 #define S3_MPU_KEEPALIVE_MS 5000
 #define ASSEMBLE_BUF (1u << 20)
 
+enum complete_state {
+    CMPL_CHECK,
+    CMPL_STAGE,
+    CMPL_BODY,
+    CMPL_PUBLISH,
+    CMPL_FINISH,
+    CMPL_DISCARD,
+    CMPL_DONE,
+};
+
 struct complete_op {
     struct s3_req *q;
+    enum complete_state state;
+    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
+    struct gw_pool_job job;
     struct s3_xml_complete doc;
     struct meta_upload u;
     struct s3_mpu_info info;
@@ -51,12 +78,13 @@ struct complete_op {
     uint64_t size;
     char etag[META_ETAG_MAX + 1];
     char cksum_b64[GW_CHECKSUM_B64_CAP + 8];
-    int rv;
-    /* response streaming */
+    int rv;     /* what DISCARD answers */
+    int job_rv; /* pool side, read after the job completes */
+    /* the 200 stream (once the claim succeeded) */
     uv_timer_t timer;
-    bool started;
-    bool writing;
-    bool final_ready;
+    bool is_streaming; /* 200 sent; the timer is initialized */
+    bool is_writing;   /* a body write is outstanding */
+    bool is_final_queued; /* the final document waits for that write */
     struct gw_buf final;
 };
 
@@ -123,8 +151,8 @@ static void written_cb(struct s3_exchange *x, int rv, void *arg)
 
     (void)x;
     (void)rv; /* a gone client still gets its upload completed */
-    c->writing = false;
-    if (c->final_ready) {
+    c->is_writing = false;
+    if (c->is_final_queued) {
         write_final(c);
     }
 }
@@ -140,11 +168,11 @@ static void final_written_cb(struct s3_exchange *x, int rv, void *arg)
 
 static void write_final(struct complete_op *c)
 {
-    if (c->writing) {
+    if (c->is_writing) {
         return; /* written_cb comes back here */
     }
-    c->final_ready = false;
-    c->writing = true;
+    c->is_final_queued = false;
+    c->is_writing = true;
     if (s3_resp_write(c->q->x, c->final.data, c->final.len, final_written_cb, c) != 0) {
         uv_close((uv_handle_t *)&c->timer, timer_closed_cb);
     }
@@ -154,12 +182,12 @@ static void keepalive_cb(uv_timer_t *t)
 {
     struct complete_op *c = t->data;
 
-    if (c->writing || c->final_ready) {
-        return;
+    if (c->state == CMPL_DONE || c->is_writing) {
+        return; /* the final document is on its way, or a space still is */
     }
-    c->writing = true;
+    c->is_writing = true;
     if (s3_resp_write(c->q->x, " ", 1, written_cb, c) != 0) {
-        c->writing = false;
+        c->is_writing = false;
     }
 }
 
@@ -169,22 +197,25 @@ static void stream_start(struct complete_op *c)
 
     s3_req_header(q, "Content-Type", "application/xml");
     s3_resp_start(q->x, 200, q->hdrs, q->n_hdrs, -1);
-    c->started = true;
+    c->is_streaming = true;
     uv_timer_init(q->x->loop, &c->timer);
     c->timer.data = c;
     uv_timer_start(&c->timer, keepalive_cb, S3_MPU_KEEPALIVE_MS, S3_MPU_KEEPALIVE_MS);
-    c->writing = true;
+    c->is_writing = true;
     if (s3_resp_write(q->x, S3_XML_DECL, strlen(S3_XML_DECL), written_cb, c) != 0) {
-        c->writing = false;
+        c->is_writing = false;
     }
 }
 
-/* End the request with @rv: an error status before START, a body after. */
+/* Enter DONE and answer @rv: an error status before the 200 went out, a
+ * document in its body after.  Called once per request. */
 static void complete_end(struct complete_op *c, int rv)
 {
     size_t decl = strlen(S3_XML_DECL);
 
-    if (!c->started) {
+    assert(c->state != CMPL_DONE && c->n_jobs == 0);
+    c->state = CMPL_DONE;
+    if (!c->is_streaming) {
         if (rv != 0) {
             s3_err_respond(c->q, rv);
             return;
@@ -201,8 +232,45 @@ static void complete_end(struct complete_op *c, int rv)
         result_doc(c, &c->final, gw_str_c(c->etag));
         gw_buf_consume(&c->final, decl); /* the declaration went out first */
     }
-    c->final_ready = true;
+    c->is_final_queued = true;
     write_final(c);
+}
+
+/* ---- the guard ------------------------------------------------------------- */
+
+static void discard_run(struct complete_op *c);
+
+static void cmpl_submit(struct complete_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
+{
+    assert(c->n_jobs == 0 && c->state < CMPL_DISCARD);
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+}
+
+/* A pool job came back: true when the pipeline goes on, false when a
+ * failure came in meanwhile (the discard runs now). */
+static bool cmpl_job_back(struct complete_op *c)
+{
+    assert(c->n_jobs == 1);
+    c->n_jobs--;
+    if (c->state == CMPL_DISCARD) {
+        discard_run(c);
+        return false;
+    }
+    return true;
+}
+
+/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
+static void cmpl_fail(struct complete_op *c, int rv)
+{
+    if (c->state >= CMPL_DISCARD) {
+        return;
+    }
+    c->state = CMPL_DISCARD;
+    c->rv = rv;
+    if (c->n_jobs == 0) {
+        discard_run(c);
+    }
 }
 
 /* ---- CHECK ---------------------------------------------------------------- */
@@ -358,7 +426,103 @@ static int answer_completed(struct complete_op *c)
     return GW_OK;
 }
 
-/* ---- ASSEMBLE (pool) ------------------------------------------------------ */
+static void body_work_cb(struct gw_pool_job *job);
+static void body_done_cb(struct gw_pool_job *job);
+
+/* ---- CHECK: the claim ------------------------------------------------------- */
+
+static void stage_work_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    c->job_rv = s3__stage_create(c->q->svc, c->tmp_path, sizeof c->tmp_path, &c->fd);
+}
+
+static void stage_done_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    if (!cmpl_job_back(c)) {
+        return;
+    }
+    if (c->job_rv != 0) {
+        cmpl_fail(c, c->job_rv);
+        return;
+    }
+    c->state = CMPL_BODY;
+    cmpl_submit(c, body_work_cb, body_done_cb);
+}
+
+static void claimed_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+    struct s3_req *q = c->q;
+
+    if (c->state != CMPL_CHECK) {
+        return;
+    }
+    if (rv == 0) {
+        rv = meta_upload_get(q->svc->meta, q->rt.bucket,
+                             gw_str_make(c->u.upload_id, c->u.upload_id_len), &c->u, NULL);
+    }
+    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
+        rv = answer_completed(c); /* a racing Complete with this list finished first */
+        if (rv == 0) {
+            return;
+        }
+    }
+    if (rv == 0 && s3_path_multipart_dir(c->dir, sizeof c->dir, q->svc->mount,
+                                         gw_str_make(c->u.upload_id, c->u.upload_id_len)) != 0) {
+        rv = GW_ERR_NO_SUCH_UPLOAD;
+    }
+    if (rv != 0) {
+        complete_end(c, rv);
+        return;
+    }
+    stream_start(c);
+    c->state = CMPL_STAGE;
+    cmpl_submit(c, stage_work_cb, stage_done_cb);
+}
+
+static void body_cb(struct s3_req *q, int rv, struct gw_str body)
+{
+    struct complete_op *c = q->op;
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct meta_cmd_hdr h;
+
+    if (rv == 0) {
+        rv = s3_xml_parse_complete_mpu(body, q->a, &c->doc);
+    }
+    if (rv == 0) {
+        rv = s3_xml_complete_check_order(&c->doc);
+    }
+    if (rv == 0) {
+        claim_digest(c);
+        rv = load_and_check(c);
+    }
+    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
+        rv = answer_completed(c);
+        if (rv == 0) {
+            return;
+        }
+    }
+    if (rv == 0) {
+        rv = s3__mpu_cmd_hdr(q, &h);
+    }
+    if (rv == 0) {
+        rv = meta_cmd_upload_claim(&cmd, &h, q->rt.bucket,
+                                   gw_str_make(c->u.upload_id, c->u.upload_id_len),
+                                   gw_str_make((const char *)c->claim, sizeof c->claim));
+    }
+    if (rv != 0) {
+        gw_buf_free(&cmd);
+        complete_end(c, rv);
+        return;
+    }
+    s3__mpu_propose(q, &cmd, claimed_cb, c);
+}
+
+/* ---- BODY (pool) ----------------------------------------------------------- */
 
 static int append_copy(struct complete_op *c, int in, uint64_t len, char **buf)
 {
@@ -503,11 +667,10 @@ static void final_checksum(struct complete_op *c, struct s3_objmeta *m)
     snprintf(c->cksum_b64 + len, sizeof c->cksum_b64 - len, "-%zu", c->n_parts);
 }
 
-static int publish_object(struct complete_op *c)
+/* The object's record: the multipart ETag, the part count, the checksum. */
+static void final_meta(struct complete_op *c)
 {
-    struct s3_req *q = c->q;
     struct s3_objmeta *m = &c->info.meta;
-    struct s3_publish pub = {0};
     unsigned char md5s[GW_MD5_LEN];
 
     s3__mpu_final_etag(c->parts, c->n_parts, c->etag, sizeof c->etag);
@@ -520,37 +683,84 @@ static int publish_object(struct complete_op *c)
     if (m->cksum_len == 0) {
         m->cksum = S3_CKSUM_NONE;
     }
+}
+
+static void body_work_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+    int rv = assemble_parts(c);
+
+    if (rv == 0) {
+        final_meta(c);
+    }
+    c->job_rv = rv;
+}
+
+static void publish_start(struct complete_op *c);
+
+static void body_done_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    if (!cmpl_job_back(c)) {
+        return;
+    }
+    if (c->job_rv != 0) {
+        cmpl_fail(c, c->job_rv);
+        return;
+    }
+    publish_start(c);
+}
+
+/* ---- PUBLISH (pool) --------------------------------------------------------- */
+
+static void publish_work_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+    struct s3_req *q = c->q;
+    struct s3_publish pub = {0};
+    int rv;
+
     pub.svc = q->svc;
     pub.bucket = q->rt.bucket;
     pub.key = q->rt.key;
     pub.tmp_path = c->tmp_path;
     pub.fd = c->fd;
-    pub.meta = m;
-    return s3__publish(&pub, q->a);
-}
-
-static void assemble_work_cb(struct gw_pool_job *job)
-{
-    struct complete_op *c = job->data;
-    int rv = s3__stage_create(c->q->svc, c->tmp_path, sizeof c->tmp_path, &c->fd);
-
+    pub.meta = &c->info.meta;
+    rv = s3__publish(&pub, q->a);
     if (rv == 0) {
-        rv = assemble_parts(c);
-    }
-    if (rv == 0) {
-        rv = publish_object(c);
-    }
-    if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
-        if (rv != 0) {
-            unlink(c->tmp_path);
+        if (s3_path_key_is_marker(q->rt.key)) {
+            unlink(c->tmp_path); /* a marker publishes a directory, not the staged file */
         }
     }
-    c->rv = rv;
+    c->job_rv = rv;
 }
 
-/* ---- FINISH --------------------------------------------------------------- */
+static void finish_start(struct complete_op *c);
+
+static void publish_done_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    if (!cmpl_job_back(c)) {
+        return;
+    }
+    if (c->job_rv != 0) {
+        cmpl_fail(c, c->job_rv);
+        return;
+    }
+    finish_start(c);
+}
+
+static void publish_start(struct complete_op *c)
+{
+    c->state = CMPL_PUBLISH;
+    cmpl_submit(c, publish_work_cb, publish_done_cb);
+}
+
+/* ---- FINISH ----------------------------------------------------------------- */
 
 static void cleanup_work_cb(struct gw_pool_job *job)
 {
@@ -561,18 +771,25 @@ static void cleanup_work_cb(struct gw_pool_job *job)
 
 static void cleanup_done_cb(struct gw_pool_job *job)
 {
-    complete_end(job->data, GW_OK);
+    struct complete_op *c = job->data;
+
+    if (cmpl_job_back(c)) {
+        complete_end(c, GW_OK);
+    }
 }
 
 static void tagged_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
+    if (c->state != CMPL_FINISH) {
+        return;
+    }
     if (rv != 0) {
         GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
                 "op=CompleteMultipartUpload msg=\"tags not stored: %s\"", gw_err_name(rv));
     }
-    gw_pool_submit(c->q->x->pool, &c->q->job, cleanup_work_cb, cleanup_done_cb, c);
+    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
 }
 
 /* Two Completes with the same part list may run at once (a client's retry
@@ -595,27 +812,24 @@ static void finished_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
-    if (rv != 0 && completed_meanwhile(c)) {
+    if (c->state != CMPL_FINISH) {
         return;
     }
     if (rv != 0) {
-        complete_end(c, rv);
+        cmpl_fail(c, rv);
         return;
     }
     s3__tag_store(c->q, c->q->rt.bucket, c->q->rt.key, &c->info.meta, c->info.tags, tagged_cb, c);
 }
 
-static void assemble_done_cb(struct gw_pool_job *job)
+static void finish_start(struct complete_op *c)
 {
-    struct complete_op *c = job->data;
     struct s3_req *q = c->q;
     struct gw_buf cmd = GW_BUF_INIT;
     struct meta_cmd_hdr h;
-    int rv = c->rv;
+    int rv = s3__mpu_cmd_hdr(q, &h);
 
-    if (rv == 0) {
-        rv = s3__mpu_cmd_hdr(q, &h);
-    }
+    c->state = CMPL_FINISH;
     if (rv == 0) {
         rv = meta_cmd_upload_finish(&cmd, &h, q->rt.bucket,
                                     gw_str_make(c->u.upload_id, c->u.upload_id_len),
@@ -623,87 +837,60 @@ static void assemble_done_cb(struct gw_pool_job *job)
     }
     if (rv != 0) {
         gw_buf_free(&cmd);
-        if (!completed_meanwhile(c)) {
-            complete_end(c, rv);
-        }
+        cmpl_fail(c, rv);
         return;
     }
     s3__mpu_propose(q, &cmd, finished_cb, c);
 }
 
-/* ---- CLAIM ---------------------------------------------------------------- */
+/* ---- DISCARD ---------------------------------------------------------------- */
 
-static void claimed_cb(void *arg, int rv)
+static void discard_work_cb(struct gw_pool_job *job)
 {
-    struct complete_op *c = arg;
-    struct s3_req *q = c->q;
+    struct complete_op *c = job->data;
 
-    if (rv == 0) {
-        rv = meta_upload_get(q->svc->meta, q->rt.bucket,
-                             gw_str_make(c->u.upload_id, c->u.upload_id_len), &c->u, NULL);
-    }
-    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
-        rv = answer_completed(c); /* a racing Complete with this list finished first */
-        if (rv == 0) {
-            return;
-        }
-    }
-    if (rv != 0) {
-        complete_end(c, rv);
-        return;
-    }
-    if (s3_path_multipart_dir(c->dir, sizeof c->dir, q->svc->mount,
-                              gw_str_make(c->u.upload_id, c->u.upload_id_len)) != 0) {
-        complete_end(c, GW_ERR_NO_SUCH_UPLOAD);
-        return;
-    }
-    stream_start(c);
-    gw_pool_submit(q->x->pool, &q->job, assemble_work_cb, assemble_done_cb, c);
+    close(c->fd);
+    c->fd = -1;
+    unlink(c->tmp_path);
 }
 
-static void body_cb(struct s3_req *q, int rv, struct gw_str body)
+/* The error, unless a racing Complete with the same list won meanwhile. */
+static void answer_error(struct complete_op *c)
 {
-    struct complete_op *c = q->op;
-    struct gw_buf cmd = GW_BUF_INIT;
-    struct meta_cmd_hdr h;
-
-    if (rv == 0) {
-        rv = s3_xml_parse_complete_mpu(body, q->a, &c->doc);
-    }
-    if (rv == 0) {
-        rv = s3_xml_complete_check_order(&c->doc);
-    }
-    if (rv == 0) {
-        claim_digest(c);
-        rv = load_and_check(c);
-    }
-    if (rv == 0 && c->u.state == META_UPLOAD_COMPLETED) {
-        rv = answer_completed(c);
-        if (rv == 0) {
-            return;
-        }
-    }
-    if (rv == 0) {
-        rv = s3__mpu_cmd_hdr(q, &h);
-    }
-    if (rv == 0) {
-        rv = meta_cmd_upload_claim(&cmd, &h, q->rt.bucket,
-                                   gw_str_make(c->u.upload_id, c->u.upload_id_len),
-                                   gw_str_make((const char *)c->claim, sizeof c->claim));
-    }
-    if (rv != 0) {
-        gw_buf_free(&cmd);
-        s3_err_respond(q, rv);
+    if (c->state == CMPL_DISCARD && completed_meanwhile(c)) {
         return;
     }
-    s3__mpu_propose(q, &cmd, claimed_cb, c);
+    complete_end(c, c->rv);
 }
+
+static void discard_done_cb(struct gw_pool_job *job)
+{
+    struct complete_op *c = job->data;
+
+    assert(c->state == CMPL_DISCARD && c->n_jobs == 1);
+    c->n_jobs--;
+    answer_error(c);
+}
+
+static void discard_run(struct complete_op *c)
+{
+    assert(c->state == CMPL_DISCARD && c->n_jobs == 0);
+    if (c->fd < 0) {
+        answer_error(c);
+        return;
+    }
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+}
+
+/* ---- entry --------------------------------------------------------------------- */
 
 void s3__mpu_complete(struct s3_req *q)
 {
     struct complete_op *c = gw_arena_zalloc(q->a, sizeof *c);
 
     c->q = q;
+    c->state = CMPL_CHECK;
     c->fd = -1;
     q->op = c;
     gw_arena_defer(q->a, complete_free, c);

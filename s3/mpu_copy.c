@@ -1,14 +1,26 @@
 /* UploadPartCopy: a part made from (a range of) an existing object.
  *
- *   upload open, part number, source, range syntax (loop)
- *     -> open source, x-amz-copy-source-if-* conditions, range against its
- *        size, stage, copy while hashing (MD5 for the part ETag, plus the
- *        upload's checksum), fsync (one pool job)
- *     -> propose part_put -> CopyPartResult
- *   any failure after staging -> unlink the staged file (pool) -> error
+ *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> DONE
+ *   (loop)     (pool)     (pool)    (loop:        (answered)
+ *     |          |          |       part record)    ^
+ *     |          +----------+----------+--> DISCARD-+
+ *     +---------------------------------------(pool)+
+ *
+ *   CHECK    the upload is open, part number, source, range syntax
+ *   STAGE    open the source, x-amz-copy-source-if-*, the range against
+ *            its size, create the part file
+ *   BODY     copy while hashing (MD5 for the part ETag, plus the upload's
+ *            checksum), fsync
+ *   PUBLISH  propose part_put: the record is what makes a part exist
+ *   DISCARD  close the source and the part file, unlink it, answer the error
+ *   DONE     answered
+ *
+ * One guard, as in s3/op_put.c: once DISCARD or DONE is entered no callback
+ * starts work or answers; one pool job at a time.
  *
  * The bytes are read and hashed on the way (a part's ETag is the MD5 of its
  * own bytes, which no stored digest gives for a range). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -21,8 +33,20 @@
 
 #define PART_COPY_BUF (1u << 20)
 
+enum part_copy_state {
+    PCOPY_CHECK,
+    PCOPY_STAGE,
+    PCOPY_BODY,
+    PCOPY_PUBLISH,
+    PCOPY_DISCARD,
+    PCOPY_DONE,
+};
+
 struct part_copy {
     struct s3_req *q;
+    enum part_copy_state state;
+    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
+    struct gw_pool_job job;
     struct s3_mpu_part *pt;
     struct gw_str src_bucket, src_key;
     bool has_range;
@@ -32,8 +56,63 @@ struct part_copy {
     int fd;
     struct gw_digests dig;
     int64_t mtime_ns;
-    int rv;
+    bool is_unlink_needed; /* the part file is closed but must go */
+    int rv;     /* what DISCARD answers */
+    int job_rv; /* pool side, read after the job completes */
 };
+
+static void part_copy_free(void *arg)
+{
+    struct part_copy *c = arg;
+
+    /* Safety net only: the steps and DISCARD close both normally. */
+    if (c->src.fd >= 0) {
+        close(c->src.fd);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        unlink(c->pt->path);
+    }
+}
+
+/* ---- the guard ------------------------------------------------------------- */
+
+static void discard_run(struct part_copy *c);
+
+static void pc_submit(struct part_copy *c, gw_pool_work_cb work, gw_pool_done_cb done)
+{
+    assert(c->n_jobs == 0 && c->state < PCOPY_DISCARD);
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+}
+
+/* A pool job came back: true when the pipeline goes on, false when a
+ * failure came in meanwhile (the discard runs now). */
+static bool pc_job_back(struct part_copy *c)
+{
+    assert(c->n_jobs == 1);
+    c->n_jobs--;
+    if (c->state == PCOPY_DISCARD) {
+        discard_run(c);
+        return false;
+    }
+    return true;
+}
+
+/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
+static void pc_fail(struct part_copy *c, int rv)
+{
+    if (c->state >= PCOPY_DISCARD) {
+        return;
+    }
+    c->state = PCOPY_DISCARD;
+    c->rv = rv;
+    if (c->n_jobs == 0) {
+        discard_run(c);
+    }
+}
+
+/* ---- CHECK ------------------------------------------------------------------ */
 
 static int parse_copy_source(struct part_copy *c)
 {
@@ -91,10 +170,11 @@ static int copy_hashing(struct part_copy *c, uint64_t off, uint64_t len)
     return rv;
 }
 
-static int copy_part(struct part_copy *c)
+/* ---- STAGE ------------------------------------------------------------------ */
+
+static int stage_part(struct part_copy *c)
 {
     uint64_t size = c->src.is_marker ? 0 : (uint64_t)c->src.st.st_size;
-    struct stat st;
     int rv = s3__obj_conditions(c->q, &c->src, "x-amz-copy-source-");
 
     if (rv != 0) {
@@ -104,66 +184,71 @@ static int copy_part(struct part_copy *c)
         return GW_ERR_INVALID_RANGE;
     }
     c->len = c->has_range ? c->last - c->first + 1 : size;
-    rv = s3__mpu_part_stage(c->q, c->pt, &c->fd);
+    return s3__mpu_part_stage(c->q, c->pt, &c->fd);
+}
+
+static void stage_work_cb(struct gw_pool_job *job)
+{
+    struct part_copy *c = job->data;
+    int rv = s3__obj_open(c->q->svc, c->src_bucket, c->src_key, c->q->a, &c->src);
+
     if (rv == 0) {
-        rv = copy_hashing(c, c->has_range ? c->first : 0, c->len);
+        rv = stage_part(c);
     }
+    c->job_rv = rv;
+}
+
+static void body_work_cb(struct gw_pool_job *job);
+static void body_done_cb(struct gw_pool_job *job);
+
+static void stage_done_cb(struct gw_pool_job *job)
+{
+    struct part_copy *c = job->data;
+
+    if (!pc_job_back(c)) {
+        return;
+    }
+    if (c->job_rv != 0) {
+        pc_fail(c, c->job_rv);
+        return;
+    }
+    c->state = PCOPY_BODY;
+    pc_submit(c, body_work_cb, body_done_cb);
+}
+
+/* ---- BODY ------------------------------------------------------------------- */
+
+static void body_work_cb(struct gw_pool_job *job)
+{
+    struct part_copy *c = job->data;
+    struct stat st;
+    int rv = copy_hashing(c, c->has_range ? c->first : 0, c->len);
+
+    close(c->src.fd);
+    c->src.fd = -1;
     if (rv == 0 && c->q->svc->cfg.fsync && fsync(c->fd) != 0) {
         rv = gw_err_from_errno(errno);
     }
     if (rv == 0 && fstat(c->fd, &st) == 0) {
         c->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     }
-    return rv;
-}
-
-static void copy_work_cb(struct gw_pool_job *job)
-{
-    struct part_copy *c = job->data;
-    int rv = s3__obj_open(c->q->svc, c->src_bucket, c->src_key, c->q->a, &c->src);
-
     if (rv == 0) {
-        rv = copy_part(c);
-        close(c->src.fd);
-        c->src.fd = -1;
-    }
-    if (c->fd >= 0) {
         close(c->fd);
-        c->fd = -1;
-        if (rv != 0) {
-            unlink(c->pt->path);
-        }
+        c->fd = -1; /* the part file stays: PUBLISH commits its record */
     }
-    c->rv = rv;
+    c->job_rv = rv;
 }
 
-static void unlink_work_cb(struct gw_pool_job *job)
+/* ---- PUBLISH ------------------------------------------------------------------ */
+
+static void reply(struct part_copy *c)
 {
-    struct part_copy *c = job->data;
-
-    unlink(c->pt->path);
-}
-
-static void respond_rv_cb(struct gw_pool_job *job)
-{
-    struct part_copy *c = job->data;
-
-    s3_err_respond(c->q, c->rv);
-}
-
-static void committed_cb(void *arg, int rv)
-{
-    struct part_copy *c = arg;
     struct s3_req *q = c->q;
     struct s3_xml_writer w;
     char hex[2 * GW_MD5_LEN + 1];
     char b64[GW_CHECKSUM_B64_CAP];
 
-    if (rv != 0) {
-        c->rv = rv;
-        gw_pool_submit(q->x->pool, &q->job, unlink_work_cb, respond_rv_cb, c);
-        return;
-    }
+    c->state = PCOPY_DONE;
     gw_hex_encode(c->dig.md5, GW_MD5_LEN, hex);
     s3_xml_begin(&w, &q->body_out, "CopyPartResult", S3_XML_NS);
     s3_xml_elem_time(&w, "LastModified", c->mtime_ns);
@@ -176,16 +261,84 @@ static void committed_cb(void *arg, int rv)
     s3_req_respond_xml(q, 200);
 }
 
-static void copy_done_cb(struct gw_pool_job *job)
+static void committed_cb(void *arg, int rv)
+{
+    struct part_copy *c = arg;
+
+    if (c->state != PCOPY_PUBLISH) {
+        return;
+    }
+    if (rv != 0) {
+        c->is_unlink_needed = true;
+        pc_fail(c, rv);
+        return;
+    }
+    reply(c);
+}
+
+static void body_done_cb(struct gw_pool_job *job)
 {
     struct part_copy *c = job->data;
 
-    if (c->rv != 0) {
-        s3_err_respond(c->q, c->rv);
+    if (!pc_job_back(c)) {
         return;
     }
+    if (c->job_rv != 0) {
+        pc_fail(c, c->job_rv);
+        return;
+    }
+    c->state = PCOPY_PUBLISH;
     s3__mpu_part_commit(c->q, c->pt, &c->dig, c->len, committed_cb, c);
 }
+
+/* ---- DISCARD ------------------------------------------------------------------ */
+
+static void discard_work_cb(struct gw_pool_job *job)
+{
+    struct part_copy *c = job->data;
+
+    if (c->src.fd >= 0) {
+        close(c->src.fd);
+        c->src.fd = -1;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    if (c->pt->path[0] != '\0') {
+        unlink(c->pt->path);
+    }
+}
+
+static void answer_error(struct part_copy *c)
+{
+    c->state = PCOPY_DONE;
+    s3_err_respond(c->q, c->rv);
+}
+
+static void discard_done_cb(struct gw_pool_job *job)
+{
+    struct part_copy *c = job->data;
+
+    assert(c->state == PCOPY_DISCARD && c->n_jobs == 1);
+    c->n_jobs--;
+    answer_error(c);
+}
+
+/* No job runs any more: close what is open and remove the part file (when
+ * one was staged), then answer. */
+static void discard_run(struct part_copy *c)
+{
+    assert(c->state == PCOPY_DISCARD && c->n_jobs == 0);
+    if (c->src.fd < 0 && c->fd < 0 && !c->is_unlink_needed) {
+        answer_error(c);
+        return;
+    }
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+}
+
+/* ---- entry ---------------------------------------------------------------------- */
 
 void s3__mpu_part_copy(struct s3_req *q)
 {
@@ -193,6 +346,7 @@ void s3__mpu_part_copy(struct s3_req *q)
     int rv;
 
     c->q = q;
+    c->state = PCOPY_CHECK;
     c->fd = -1;
     c->src.fd = -1;
     rv = s3__mpu_part_begin(q, &c->pt);
@@ -203,8 +357,11 @@ void s3__mpu_part_copy(struct s3_req *q)
         rv = parse_source_range(c);
     }
     if (rv != 0) {
-        s3_err_respond(q, rv);
+        c->rv = rv;
+        answer_error(c);
         return;
     }
-    gw_pool_submit(q->x->pool, &q->job, copy_work_cb, copy_done_cb, c);
+    gw_arena_defer(q->a, part_copy_free, c);
+    c->state = PCOPY_STAGE;
+    pc_submit(c, stage_work_cb, stage_done_cb);
 }

@@ -2,16 +2,31 @@
  * the x-amz-copy-source-if-* conditions, and a copy onto itself to change
  * metadata (s3fs chmod/touch do this).
  *
- *   parse source (loop) -> open source + conditions + stage + copy bytes +
- *   publish (one pool job) -> CopyObjectResult
+ *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> COMMIT ---> DONE
+ *   (loop)     (pool)     (pool)    (pool)       (loop:       (answered)
+ *     |          |          |         |          tags)          ^
+ *     |          +----------+---------+------------+--> DISCARD-+
+ *     +-------------------------------------------------(pool)--+
+ *
+ *   CHECK    parse x-amz-copy-source, the directives, the new metadata
+ *   STAGE    open the source, x-amz-copy-source-if-*, create the temp file
+ *   BODY     copy the bytes, take the source's metadata and tags
+ *   PUBLISH  fsync, record, rename (s3__publish)
+ *   COMMIT   the copy's tags under its new object id
+ *   DISCARD  close the source and the temp file, unlink it, answer the error
+ *   DONE     answered
+ *
+ * One guard, as in s3/op_put.c: once DISCARD or DONE is entered no callback
+ * starts work or answers; one pool job at a time, and a failure waits for
+ * the running job before DISCARD closes anything.
  *
  * Bytes move with copy_file_range when the source's MD5 is known (the
  * copy has the same bytes, so the same ETag); a source without a valid
  * record (written through POSIX) is read and hashed on the way.
  *
  * Tags: x-amz-tagging-directive COPY (the default) gives the copy the
- * source's tag set, REPLACE the one in x-amz-tagging; they are stored under
- * the copy's new object id after the publish. */
+ * source's tag set, REPLACE the one in x-amz-tagging. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -30,8 +45,21 @@
 
 #define COPY_BUF_SIZE (1u << 20)
 
+enum copy_state {
+    COPY_CHECK,
+    COPY_STAGE,
+    COPY_BODY,
+    COPY_PUBLISH,
+    COPY_COMMIT,
+    COPY_DISCARD,
+    COPY_DONE,
+};
+
 struct copy_op {
     struct s3_req *q;
+    enum copy_state state;
+    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
+    struct gw_pool_job job;
     struct gw_str src_bucket;
     struct gw_str src_key;
     bool replace;
@@ -41,8 +69,62 @@ struct copy_op {
     struct gw_str tags; /* canonical x-amz-tagging form; empty: none */
     char tmp_path[S3_PATH_MAX];
     int fd;
-    int rv;
+    int rv;     /* what DISCARD answers */
+    int job_rv; /* pool side, read after the job completes */
 };
+
+static void copy_free(void *arg)
+{
+    struct copy_op *c = arg;
+
+    /* Safety net only: DISCARD and the steps have closed both normally. */
+    if (c->src.fd >= 0) {
+        close(c->src.fd);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        unlink(c->tmp_path);
+    }
+}
+
+/* ---- the guard ------------------------------------------------------------- */
+
+static void discard_run(struct copy_op *c);
+
+static void copy_submit(struct copy_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
+{
+    assert(c->n_jobs == 0 && c->state < COPY_DISCARD);
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+}
+
+/* A pool job came back: true when the pipeline goes on, false when a
+ * failure came in meanwhile (the discard runs now). */
+static bool copy_job_back(struct copy_op *c)
+{
+    assert(c->n_jobs == 1);
+    c->n_jobs--;
+    if (c->state == COPY_DISCARD) {
+        discard_run(c);
+        return false;
+    }
+    return true;
+}
+
+/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
+static void copy_fail(struct copy_op *c, int rv)
+{
+    if (c->state >= COPY_DISCARD) {
+        return;
+    }
+    c->state = COPY_DISCARD;
+    c->rv = rv;
+    if (c->n_jobs == 0) {
+        discard_run(c);
+    }
+}
+
+/* ---- CHECK ------------------------------------------------------------------ */
 
 static int parse_source(struct copy_op *c)
 {
@@ -198,66 +280,114 @@ static void take_source_meta(struct copy_op *c)
     memcpy(c->meta.cksum_value, m->cksum_value, sizeof c->meta.cksum_value);
 }
 
-static int copy_and_publish(struct copy_op *c)
-{
-    struct s3_req *q = c->q;
-    struct s3_publish pub = {0};
-    int rv = s3__obj_conditions(q, &c->src, "x-amz-copy-source-");
+/* ---- STAGE ------------------------------------------------------------------ */
 
+static void stage_work_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
+    int rv = s3__obj_open(q->svc, c->src_bucket, c->src_key, q->a, &c->src);
+
+    if (rv != 0) {
+        c->src.fd = -1;
+    }
+    if (rv == 0) {
+        rv = s3__obj_conditions(q, &c->src, "x-amz-copy-source-");
+    }
     if (rv == 0) {
         rv = s3__stage_create(q->svc, c->tmp_path, sizeof c->tmp_path, &c->fd);
     }
-    if (rv == 0) {
-        take_source_meta(c);
-        rv = copy_bytes(c);
-    }
-    if (rv == 0) {
-        pub.svc = q->svc;
-        pub.bucket = q->rt.bucket;
-        pub.key = q->rt.key;
-        pub.tmp_path = c->tmp_path;
-        pub.fd = c->fd;
-        pub.meta = &c->meta;
-        pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
-        pub.if_match = s3_header_get(q->http, "if-match");
-        rv = s3__publish(&pub, q->a);
-    }
-    if (c->fd >= 0) {
-        close(c->fd);
-        c->fd = -1;
-        if (rv != 0 || s3_path_key_is_marker(q->rt.key)) {
-            unlink(c->tmp_path);
-        }
-    }
-    return rv;
+    c->job_rv = rv;
 }
 
-static void copy_work_cb(struct gw_pool_job *job)
+static void body_work_cb(struct gw_pool_job *job);
+static void body_done_cb(struct gw_pool_job *job);
+
+static void stage_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
-    int rv = s3__obj_open(c->q->svc, c->src_bucket, c->src_key, c->q->a, &c->src);
 
-    if (rv == 0) {
-        rv = copy_and_publish(c);
-        close(c->src.fd);
+    if (!copy_job_back(c)) {
+        return;
     }
+    if (c->job_rv != 0) {
+        copy_fail(c, c->job_rv);
+        return;
+    }
+    c->state = COPY_BODY;
+    copy_submit(c, body_work_cb, body_done_cb);
+}
+
+/* ---- BODY ------------------------------------------------------------------- */
+
+static void body_work_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    int rv;
+
+    take_source_meta(c);
+    rv = copy_bytes(c);
+    close(c->src.fd);
+    c->src.fd = -1;
     if (rv == 0) {
         take_source_tags(c);
     }
-    c->rv = rv;
+    c->job_rv = rv;
 }
 
-static void copy_reply(void *arg, int rv)
+static void publish_work_cb(struct gw_pool_job *job);
+static void publish_done_cb(struct gw_pool_job *job);
+
+static void body_done_cb(struct gw_pool_job *job)
 {
-    struct copy_op *c = arg;
+    struct copy_op *c = job->data;
+
+    if (!copy_job_back(c)) {
+        return;
+    }
+    if (c->job_rv != 0) {
+        copy_fail(c, c->job_rv);
+        return;
+    }
+    c->state = COPY_PUBLISH;
+    copy_submit(c, publish_work_cb, publish_done_cb);
+}
+
+/* ---- PUBLISH, COMMIT ---------------------------------------------------------- */
+
+static void publish_work_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
+    struct s3_publish pub = {0};
+    int rv;
+
+    pub.svc = q->svc;
+    pub.bucket = q->rt.bucket;
+    pub.key = q->rt.key;
+    pub.tmp_path = c->tmp_path;
+    pub.fd = c->fd;
+    pub.meta = &c->meta;
+    pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
+    pub.if_match = s3_header_get(q->http, "if-match");
+    rv = s3__publish(&pub, q->a);
+    if (rv == 0) {
+        close(c->fd);
+        c->fd = -1;
+        if (s3_path_key_is_marker(q->rt.key)) {
+            unlink(c->tmp_path); /* a marker publishes a directory, not the staged file */
+        }
+    }
+    c->job_rv = rv;
+}
+
+static void reply(struct copy_op *c)
+{
     struct s3_req *q = c->q;
     struct s3_xml_writer w;
     char *etag;
 
-    if (rv != 0) {
-        s3_err_respond(q, rv);
-        return;
-    }
+    c->state = COPY_DONE;
     etag = s3_objmeta_etag(&c->meta, q->a);
     s3_xml_begin(&w, &q->body_out, "CopyObjectResult", S3_XML_NS);
     s3_xml_elem_time(&w, "LastModified", c->meta.mtime_ns);
@@ -266,17 +396,80 @@ static void copy_reply(void *arg, int rv)
     s3_req_respond_xml(q, 200);
 }
 
-static void copy_done_cb(struct gw_pool_job *job)
+static void committed_cb(void *arg, int rv)
+{
+    struct copy_op *c = arg;
+
+    if (c->state != COPY_COMMIT) {
+        return;
+    }
+    if (rv != 0) {
+        copy_fail(c, rv);
+        return;
+    }
+    reply(c);
+}
+
+static void publish_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
     struct s3_req *q = c->q;
 
-    if (c->rv != 0) {
-        s3_err_respond(q, c->rv);
+    if (!copy_job_back(c)) {
         return;
     }
-    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, copy_reply, c);
+    if (c->job_rv != 0) {
+        copy_fail(c, c->job_rv);
+        return;
+    }
+    c->state = COPY_COMMIT;
+    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, committed_cb, c);
 }
+
+/* ---- DISCARD ------------------------------------------------------------------ */
+
+static void discard_work_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+
+    if (c->src.fd >= 0) {
+        close(c->src.fd);
+        c->src.fd = -1;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+        unlink(c->tmp_path);
+    }
+}
+
+static void answer_error(struct copy_op *c)
+{
+    c->state = COPY_DONE;
+    s3_err_respond(c->q, c->rv);
+}
+
+static void discard_done_cb(struct gw_pool_job *job)
+{
+    struct copy_op *c = job->data;
+
+    assert(c->state == COPY_DISCARD && c->n_jobs == 1);
+    c->n_jobs--;
+    answer_error(c);
+}
+
+static void discard_run(struct copy_op *c)
+{
+    assert(c->state == COPY_DISCARD && c->n_jobs == 0);
+    if (c->fd < 0 && c->src.fd < 0) {
+        answer_error(c);
+        return;
+    }
+    c->n_jobs++;
+    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+}
+
+/* ---- entry ---------------------------------------------------------------------- */
 
 void s3_op_object_copy(struct s3_req *q)
 {
@@ -284,12 +477,16 @@ void s3_op_object_copy(struct s3_req *q)
     int rv;
 
     c->q = q;
+    c->state = COPY_CHECK;
     c->fd = -1;
     c->src.fd = -1;
+    gw_arena_defer(q->a, copy_free, c);
     rv = parse_request(c);
     if (rv != 0) {
-        s3_err_respond(q, rv);
+        c->rv = rv;
+        answer_error(c);
         return;
     }
-    gw_pool_submit(q->x->pool, &q->job, copy_work_cb, copy_done_cb, c);
+    c->state = COPY_STAGE;
+    copy_submit(c, stage_work_cb, stage_done_cb);
 }

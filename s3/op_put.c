@@ -1,23 +1,37 @@
-/* PutObject: stream the body into a staged file, verify, publish.
+/* PutObject and UploadPart: stream the body into a staged file, verify,
+ * publish.
  *
- *   CHECK (loop: headers, digests, limits)
- *     -> STAGE (pool: bucket exists, create temp file)
- *     -> BODY  (loop reads into one of two buffers while the pool decodes
- *               aws-chunked framing, hashes and writes the other)
- *     -> PUBLISH (pool: final digests compared, fsync, record, rename)
- *     -> reply
- *   any failure -> DISCARD (pool: close + unlink the temp file) -> error
+ *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> COMMIT ---> DONE
+ *   (loop)     (pool)     (loop +   (pool)       (loop:        (answered)
+ *     |          |         pool)      |           proposal)       ^
+ *     |          |          |         |              |            |
+ *     |          +----------+---------+--------------+--> DISCARD-+
+ *     +---------------------------------------------------(pool)--+
+ *
+ *   CHECK    headers, digests, limits (a refusal answers at once)
+ *   STAGE    the bucket exists; create the temp file (UploadPart: the part
+ *            file under the upload's directory)
+ *   BODY     the loop reads into one of two buffers while one pool job at a
+ *            time decodes aws-chunked framing, hashes and writes the other
+ *   PUBLISH  final digests compared; PutObject: fsync, record, rename;
+ *            UploadPart: fsync only
+ *   COMMIT   UploadPart: the part record through the proposer; PutObject
+ *            with x-amz-tagging: the tags under the new object id
+ *   DISCARD  close and unlink the temp file once no job holds it, then the
+ *            error answer (the first error wins)
+ *   DONE     the answer went out
+ *
+ * The one guard: once DISCARD or DONE is entered no callback starts work or
+ * answers.  A body-ready callback that arrives late returns at once; a pool
+ * job that is still running when a failure comes in is waited for, and its
+ * completion continues the discard instead of the pipeline.  At most one
+ * pool job runs per upload (n_jobs is 0 or 1), so the hash state needs no
+ * lock and DISCARD never closes an fd under a running write.
  *
  * At most two io_chunk_size buffers exist per upload, whatever the object
  * size: when both are busy the loop stops reading the body and node stops
- * reading the socket (back-pressure).  Hashing and decoding run on the pool;
- * one write job at a time per upload, so the hash state needs no lock.
- *
- * UploadPart runs the same pipeline (s3/mpu.h hooks): STAGE creates the file
- * under the upload's directory, PUBLISH only verifies and fsyncs, and the
- * part record is then committed through the proposer instead of a rename.
- * x-amz-tagging on PutObject is stored after the publish, under the new
- * object id. */
+ * reading the socket (back-pressure). */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -32,8 +46,22 @@
 #include "unigw/checksum.h"
 #include "unigw/err.h"
 
+enum put_state {
+    PUT_CHECK,
+    PUT_STAGE,
+    PUT_BODY,
+    PUT_PUBLISH,
+    PUT_COMMIT,
+    PUT_DISCARD,
+    PUT_DONE,
+};
+
 struct put_op {
     struct s3_req *q;
+    enum put_state state;
+    unsigned n_jobs;  /* pool jobs in flight: 0 or 1 */
+    bool is_waiting;  /* a body_wait is outstanding */
+    struct gw_pool_job job;
     struct s3_objmeta meta;
     /* what to verify */
     unsigned algs;
@@ -56,19 +84,15 @@ struct put_op {
     int fill;
     struct gw_str pending;
     bool eof_seen;
-    bool job_busy;
     bool job_last;
     int job_buf;
     uint64_t written;
     uint64_t limit;
-    int rv;     /* loop side */
+    int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
-    struct gw_pool_job wjob;
     struct s3_mpu_part *part; /* UploadPart; NULL for PutObject */
     struct gw_str tags;       /* x-amz-tagging, canonical; NULL view when absent */
 };
-
-static void discard(struct put_op *p, int rv);
 
 static void put_free(void *arg)
 {
@@ -84,6 +108,44 @@ static void put_free(void *arg)
     if (p->fd >= 0) {
         close(p->fd);
         unlink(p->tmp_path);
+    }
+}
+
+/* ---- the guard ---------------------------------------------------------- */
+
+static void discard_run(struct put_op *p);
+
+/* Hand @work to the pool; @done must start with put_job_back. */
+static void put_submit(struct put_op *p, gw_pool_work_cb work, gw_pool_done_cb done)
+{
+    assert(p->n_jobs == 0 && p->state < PUT_DISCARD);
+    p->n_jobs++;
+    gw_pool_submit(p->q->x->pool, &p->job, work, done, p);
+}
+
+/* A pool job came back.  True when the pipeline goes on; false when a
+ * failure came in meanwhile, and the discard it was waiting for runs now. */
+static bool put_job_back(struct put_op *p)
+{
+    assert(p->n_jobs == 1);
+    p->n_jobs--;
+    if (p->state == PUT_DISCARD) {
+        discard_run(p);
+        return false;
+    }
+    return true;
+}
+
+/* Enter DISCARD with @rv (ignored when DISCARD or DONE was entered before). */
+static void put_fail(struct put_op *p, int rv)
+{
+    if (p->state >= PUT_DISCARD) {
+        return;
+    }
+    p->state = PUT_DISCARD;
+    p->rv = rv;
+    if (p->n_jobs == 0) {
+        discard_run(p); /* else the running job's completion does */
     }
 }
 
@@ -197,9 +259,44 @@ static int check_request(struct put_op *p)
     return rv;
 }
 
-/* ---- BODY -------------------------------------------------------------- */
+/* ---- STAGE ------------------------------------------------------------- */
 
 static void pump(struct put_op *p);
+
+static void stage_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct stat st;
+    int rv = s3__bucket_stat(p->q->svc, p->q->rt.bucket, &st);
+
+    if (rv == 0 && p->part != NULL) {
+        rv = s3__mpu_part_stage(p->q, p->part, &p->fd);
+        snprintf(p->tmp_path, sizeof p->tmp_path, "%s", p->part->path);
+    } else if (rv == 0) {
+        rv = s3__stage_create(p->q->svc, p->tmp_path, sizeof p->tmp_path, &p->fd);
+    }
+    p->job_rv = rv;
+}
+
+static void stage_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    size_t cap = p->q->svc->cfg.io_chunk_size;
+
+    if (!put_job_back(p)) {
+        return;
+    }
+    if (p->job_rv != 0) {
+        put_fail(p, p->job_rv);
+        return;
+    }
+    p->buf[0] = gw_malloc(cap);
+    p->buf[1] = gw_malloc(cap);
+    p->state = PUT_BODY;
+    pump(p);
+}
+
+/* ---- BODY -------------------------------------------------------------- */
 
 static int write_plain(struct put_op *p, struct gw_str in)
 {
@@ -249,10 +346,12 @@ static void write_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
 
-    p->job_busy = false;
     p->buf_len[p->job_buf] = 0;
-    if (p->job_rv != 0 || p->rv != 0) {
-        discard(p, p->job_rv != 0 ? p->job_rv : p->rv);
+    if (!put_job_back(p)) {
+        return;
+    }
+    if (p->job_rv != 0) {
+        put_fail(p, p->job_rv);
         return;
     }
     if (p->job_last) {
@@ -264,38 +363,65 @@ static void write_done_cb(struct gw_pool_job *job)
 
 static void submit_buffer(struct put_op *p, bool last)
 {
-    p->job_busy = true;
     p->job_last = last;
     p->job_buf = p->fill;
     p->fill ^= 1;
-    gw_pool_submit(p->q->x->pool, &p->wjob, write_work_cb, write_done_cb, p);
+    put_submit(p, write_work_cb, write_done_cb);
 }
 
 static void body_ready_cb(struct s3_exchange *x, void *arg)
 {
+    struct put_op *p = arg;
+
     (void)x;
-    pump(arg);
+    p->is_waiting = false;
+    if (p->state != PUT_BODY) {
+        return; /* late: the upload is being discarded or was answered */
+    }
+    pump(p);
 }
 
-/* Move body bytes into the fill buffer; hand full buffers to the pool. */
+/* Take the next piece of the body into p->pending.  False when the caller
+ * must stop: a body_wait is outstanding, or the upload failed. */
+static bool read_more(struct put_op *p)
+{
+    int rv = s3_body_read(p->q->x, &p->pending, &p->eof_seen);
+
+    if (rv == GW_ERR_AGAIN) {
+        p->is_waiting = true;
+        s3_body_wait(p->q->x, body_ready_cb, p);
+        return false;
+    }
+    if (rv != 0) {
+        put_fail(p, rv);
+        return false;
+    }
+    return true;
+}
+
+/* Move body bytes into the fill buffer; hand full buffers to the pool.
+ * Runs only in BODY, and comes back from body_ready_cb or write_done_cb. */
 static void pump(struct put_op *p)
 {
     size_t cap = p->q->svc->cfg.io_chunk_size;
 
-    for (;;) {
-        if (p->pending.len == 0 && !p->eof_seen) {
-            int rv = s3_body_read(p->q->x, &p->pending, &p->eof_seen);
-            if (rv == GW_ERR_AGAIN) {
-                s3_body_wait(p->q->x, body_ready_cb, p);
+    while (p->state == PUT_BODY) {
+        bool last = p->eof_seen && p->pending.len == 0;
+        if (p->buf_len[p->fill] == cap || last) {
+            if (p->n_jobs > 0) {
+                return; /* write_done_cb comes back */
+            }
+            submit_buffer(p, last);
+            if (last) {
                 return;
             }
-            if (rv != 0) {
-                p->rv = rv;
-                if (!p->job_busy) {
-                    discard(p, rv);
-                }
-                return; /* a busy job's completion discards */
+            continue;
+        }
+        if (p->pending.len == 0) {
+            if (p->is_waiting || !read_more(p)) {
+                return;
             }
+            continue;
         }
         size_t room = cap - p->buf_len[p->fill];
         size_t n = p->pending.len < room ? p->pending.len : room;
@@ -303,17 +429,6 @@ static void pump(struct put_op *p)
         p->buf_len[p->fill] += n;
         p->pending.p += n;
         p->pending.len -= n;
-        bool last = p->eof_seen && p->pending.len == 0;
-        if (p->buf_len[p->fill] < cap && !last) {
-            continue;
-        }
-        if (p->job_busy) {
-            return; /* write_done_cb resumes */
-        }
-        submit_buffer(p, last);
-        if (last) {
-            return;
-        }
     }
 }
 
@@ -359,18 +474,17 @@ static void publish_work_cb(struct gw_pool_job *job)
 
     gw_hash_final(&p->hash, &p->dig);
     rv = verify_digests(p);
+    memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
     if (p->part != NULL) {
         if (rv == 0 && q->svc->cfg.fsync && fsync(p->fd) != 0) {
             rv = gw_err_from_errno(errno);
         }
-        memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
         p->job_rv = rv;
         return; /* a part is committed through the proposer, not renamed */
     }
     if (rv == 0 && s3_path_key_is_marker(q->rt.key) && p->written > 0) {
         rv = GW_ERR_INVALID_ARGUMENT; /* a directory cannot hold bytes */
     }
-    memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
     if (rv == 0) {
         pub.svc = q->svc;
         pub.bucket = q->rt.bucket;
@@ -397,6 +511,7 @@ static void reply(struct put_op *p)
     struct s3_req *q = p->q;
     char *b64;
 
+    p->state = PUT_DONE;
     s3_req_header(q, "ETag", s3_objmeta_etag(&p->meta, q->a));
     if (p->cksum_alg != 0) {
         b64 = gw_arena_alloc(q->a, GW_CHECKSUM_B64_CAP);
@@ -406,12 +521,15 @@ static void reply(struct put_op *p)
     s3_req_respond_empty(q, 200);
 }
 
-static void stored_cb(void *arg, int rv)
+static void committed_cb(void *arg, int rv)
 {
     struct put_op *p = arg;
 
+    if (p->state != PUT_COMMIT) {
+        return;
+    }
     if (rv != 0) {
-        discard(p, rv); /* a part's file goes; a published object keeps its bytes */
+        put_fail(p, rv); /* a part's file goes; a published object keeps its bytes */
         return;
     }
     if (p->part != NULL) {
@@ -426,16 +544,21 @@ static void publish_done_cb(struct gw_pool_job *job)
     struct put_op *p = job->data;
     struct s3_req *q = p->q;
 
+    if (!put_job_back(p)) {
+        return;
+    }
     if (p->job_rv != 0) {
-        discard(p, p->job_rv);
+        put_fail(p, p->job_rv);
         return;
     }
     if (p->part != NULL) {
-        s3__mpu_part_commit(q, p->part, &p->dig, p->written, stored_cb, p);
+        p->state = PUT_COMMIT;
+        s3__mpu_part_commit(q, p->part, &p->dig, p->written, committed_cb, p);
         return;
     }
     if (p->tags.len > 0) {
-        s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, stored_cb, p);
+        p->state = PUT_COMMIT;
+        s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, committed_cb, p);
         return;
     }
     reply(p);
@@ -443,7 +566,8 @@ static void publish_done_cb(struct gw_pool_job *job)
 
 static void publish_start(struct put_op *p)
 {
-    gw_pool_submit(p->q->x->pool, &p->q->job, publish_work_cb, publish_done_cb, p);
+    p->state = PUT_PUBLISH;
+    put_submit(p, publish_work_cb, publish_done_cb);
 }
 
 /* ---- DISCARD ----------------------------------------------------------- */
@@ -452,56 +576,39 @@ static void discard_work_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
 
-    if (p->fd >= 0) {
-        close(p->fd);
-        p->fd = -1;
-        unlink(p->tmp_path);
-    }
+    close(p->fd);
+    p->fd = -1;
+    unlink(p->tmp_path);
+}
+
+static void answer_error(struct put_op *p)
+{
+    p->state = PUT_DONE;
+    s3_err_respond(p->q, p->rv);
 }
 
 static void discard_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
 
-    s3_err_respond(p->q, p->rv);
+    assert(p->state == PUT_DISCARD && p->n_jobs == 1);
+    p->n_jobs--;
+    answer_error(p);
 }
 
-static void discard(struct put_op *p, int rv)
+/* No job runs any more: remove the temp file (if any), then answer. */
+static void discard_run(struct put_op *p)
 {
-    p->rv = rv;
-    gw_pool_submit(p->q->x->pool, &p->q->job, discard_work_cb, discard_done_cb, p);
-}
-
-/* ---- STAGE ------------------------------------------------------------- */
-
-static void stage_work_cb(struct gw_pool_job *job)
-{
-    struct put_op *p = job->data;
-    struct stat st;
-    int rv = s3__bucket_stat(p->q->svc, p->q->rt.bucket, &st);
-
-    if (rv == 0 && p->part != NULL) {
-        rv = s3__mpu_part_stage(p->q, p->part, &p->fd);
-        snprintf(p->tmp_path, sizeof p->tmp_path, "%s", p->part->path);
-    } else if (rv == 0) {
-        rv = s3__stage_create(p->q->svc, p->tmp_path, sizeof p->tmp_path, &p->fd);
-    }
-    p->job_rv = rv;
-}
-
-static void stage_done_cb(struct gw_pool_job *job)
-{
-    struct put_op *p = job->data;
-    size_t cap = p->q->svc->cfg.io_chunk_size;
-
-    if (p->job_rv != 0) {
-        s3_err_respond(p->q, p->job_rv);
+    assert(p->state == PUT_DISCARD && p->n_jobs == 0);
+    if (p->fd < 0) {
+        answer_error(p);
         return;
     }
-    p->buf[0] = gw_malloc(cap);
-    p->buf[1] = gw_malloc(cap);
-    pump(p);
+    p->n_jobs++;
+    gw_pool_submit(p->q->x->pool, &p->job, discard_work_cb, discard_done_cb, p);
 }
+
+/* ---- entry --------------------------------------------------------------- */
 
 void s3_op_object_put(struct s3_req *q)
 {
@@ -509,6 +616,7 @@ void s3_op_object_put(struct s3_req *q)
     int rv;
 
     p->q = q;
+    p->state = PUT_CHECK;
     p->fd = -1;
     p->algs = GW_HASH_MD5;
     gw_arena_defer(q->a, put_free, p);
@@ -520,9 +628,11 @@ void s3_op_object_put(struct s3_req *q)
         rv = check_request(p);
     }
     if (rv != 0) {
-        s3_err_respond(q, rv);
+        p->rv = rv;
+        answer_error(p);
         return;
     }
     gw_hash_init(&p->hash, p->algs);
-    gw_pool_submit(q->x->pool, &q->job, stage_work_cb, stage_done_cb, p);
+    p->state = PUT_STAGE;
+    put_submit(p, stage_work_cb, stage_done_cb);
 }
