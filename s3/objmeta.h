@@ -19,6 +19,8 @@
 #include "unigw/buf.h"
 #include "unigw/str.h"
 
+#include "store.h"
+
 #define S3_OBJMETA_VERSION 1
 #define S3_OBJMETA_XATTR "user.unigw"
 #define S3_OBJMETA_MAX_LEN 16384
@@ -85,11 +87,8 @@ void s3_objmeta_set_fingerprint(struct s3_objmeta *m, const struct stat *st);
 char *s3_objmeta_etag(const struct s3_objmeta *m, struct gw_arena *a);
 char *s3_objmeta_fingerprint_etag(const struct stat *st, struct gw_arena *a);
 
-/* Where records live.  Blocking calls: worker threads only. */
-struct s3_objstore {
-    const char *root;  /* mount root */
-    bool use_xattr;    /* probed at start */
-};
+/* Where records live: struct s3_objstore (s3/store.h).  Blocking calls:
+ * worker threads only. */
 
 /* Probe whether @root supports user xattrs (writes a probe file under .unigw/tmp). */
 bool s3_objstore_probe_xattr(const char *root);

@@ -251,6 +251,17 @@ int s3_path_for_key(char *out, size_t cap, const char *root, struct gw_str bucke
                        bucket.p, (int)key_len, key.p);
 }
 
+int s3_path_key_rel(char *out, size_t cap, struct gw_str key)
+{
+    int rv = s3_path_key_check(key);
+
+    if (rv != 0) {
+        return rv;
+    }
+    return path_printf(out, cap, "%.*s",
+                       (int)(s3_path_key_is_marker(key) ? key.len - 1 : key.len), key.p);
+}
+
 int s3_path_reserved_dir(char *out, size_t cap, const char *root)
 {
     return path_printf(out, cap, "%.*s/" S3_RESERVED_DIR, root_len(root), root);

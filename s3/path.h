@@ -12,7 +12,9 @@
  * empty segment, no NUL, no absolute key, no segment longer than NAME_MAX).
  * Keys arrive here already percent-decoded: "%2e%2e" is checked as "..".
  * Everything here is pure (no filesystem access) except s3_path_tmp_file,
- * which reads getrandom(2). */
+ * which reads getrandom(2).  The paths made here are never handed to a
+ * syscall that resolves them: s3/store.h opens them beneath a directory fd
+ * with no symlink allowed in any component. */
 #ifndef UNIGW_S3_PATH_H
 #define UNIGW_S3_PATH_H
 
@@ -69,6 +71,12 @@ int s3_path_for_bucket(char *out, size_t cap, const char *root, struct gw_str bu
  * @cap is too small. */
 int s3_path_for_key(char *out, size_t cap, const char *root, struct gw_str bucket,
                     struct gw_str key);
+
+/* The path of @key relative to its bucket directory ("a/b" for "a/b", "d"
+ * for the marker "d/"), for the fd-relative calls of s3/store.h.  Checks
+ * @key with s3_path_key_check and returns its errors; GW_ERR_INTERNAL when
+ * @cap is too small. */
+int s3_path_key_rel(char *out, size_t cap, struct gw_str key);
 
 /* "<root>/.unigw", "<root>/.unigw/tmp" and "<root>/.unigw/multipart". */
 int s3_path_reserved_dir(char *out, size_t cap, const char *root);

@@ -454,7 +454,7 @@ static void make_tmp_dir(const struct fixture *f)
 static void objmeta_xattr_store_load(void **state)
 {
     struct fixture *f = *state;
-    struct s3_objstore store = {f->root, true};
+    struct s3_objstore store = {.root = f->root, .root_fd = -1, .use_xattr = true};
     struct s3_objmeta in;
     struct s3_objmeta out;
     char path[128];
@@ -500,7 +500,7 @@ static void objmeta_xattr_store_load(void **state)
 static void objmeta_sidecar_store_load(void **state)
 {
     struct fixture *f = *state;
-    struct s3_objstore store = {f->root, false};
+    struct s3_objstore store = {.root = f->root, .root_fd = -1, .use_xattr = false};
     struct s3_objmeta in;
     struct s3_objmeta out;
     char path[256];
