@@ -113,7 +113,7 @@ static const char *const selectors[] = {
  * signs.  S3 does not sign it either, and botocore's SigV2 presigned URLs
  * for ListObjectsV2 leave it out; signing it would break them for nothing
  * (tests/unit/s3/test_router.c checks both operations share the action). */
-static const char *const unsigned_selectors[] = {"list-type"};
+static const char *const unsigned_selectors[] __attribute__((unused)) = {"list-type"};
 
 static bool in_list(const char *const *list, size_t n, struct gw_str name)
 {
