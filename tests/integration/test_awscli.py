@@ -127,8 +127,6 @@ def test_s3api_put_get(gw, aws, bigfile, tmp_path):
 # ----------------------------------------------------------------------------------------------
 # the whole lifecycle (issue 7)
 
-DEL_PREFIX = "meta__del_prefix, issue 7"
-UPLOADS_OUTLIVE = "completed-upload records outlive DeleteBucket"
 
 
 def jrun(aws, *args, **kw):
@@ -212,7 +210,6 @@ def assert_empty_cli(aws, b):
     assert p.returncode != 0 and b"NoSuchTagSet" in p.stderr, p.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX + "; then " + UPLOADS_OUTLIVE)
 def test_whole_lifecycle(tmp_path):
     """Every step with awscli's own commands; the bucket deleted and created again holds
     nothing, nothing is left on the mount or in the store, the node serves on."""
@@ -294,7 +291,6 @@ def variant(tmp_path, what, position):
         assert_others_intact(s3, made)
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX)
 def test_issue7_sequence(tmp_path):
     """The exact sequence of issue 7 on a fresh node: its DeleteBucket stopped the node for
     good (apply of entry N failed: INVALID; stopping this node)."""
@@ -306,11 +302,9 @@ def test_issue7_sequence_position(tmp_path, position):
     variant(tmp_path, "object-tags", position)
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX)
 def test_issue7_bucket_tags(tmp_path):
     variant(tmp_path, "bucket-tags", "alone")
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX + "; then " + UPLOADS_OUTLIVE)
 def test_issue7_multipart_tags(tmp_path):
     variant(tmp_path, "multipart-tags", "alone")

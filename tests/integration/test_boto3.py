@@ -774,8 +774,6 @@ def lifecycle_tags_and_deletes(s3, b, keys):
     assert s3.list_objects_v2(Bucket=b)["KeyCount"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="meta__del_prefix, issue 7; then completed-upload "
-                   "records outlive DeleteBucket")
 def test_whole_lifecycle(tmp_path):
     """Create, tag, write, upload, copy, list, tag/untag, delete one by one and in bulk,
     delete the bucket, create it again: it holds nothing, nothing is left, and the node
@@ -798,8 +796,8 @@ def test_whole_lifecycle(tmp_path):
         s3.delete_bucket(Bucket=b)
 
 
-@pytest.mark.xfail(strict=True, reason="completed-upload records outlive DeleteBucket "
-                   "(meta/bucket.c apply_delete), issue 7")
+@pytest.mark.xfail(strict=True, reason="Complete on a deleted bucket answers NoSuchUpload, "
+                   "not NoSuchBucket (s3/mpu_complete.c checks the upload first)")
 def test_complete_retry_after_bucket_deleted(s3):
     """A completed upload's record answers a retried Complete; once its bucket is gone it
     must not: not NoSuchBucket's 404 turned 200, not a 200 for an object that a bucket of
@@ -820,8 +818,8 @@ def test_complete_retry_after_bucket_deleted(s3):
     s3.delete_bucket(Bucket=b)
 
 
-@pytest.mark.xfail(strict=True, reason="tag records outlive their object (meta/tag.c), "
-                   "issue 7 item 1")
+@pytest.mark.xfail(strict=True, reason="PUT overwrite and CopyObject onto a key leave the "
+                   "old object's tag record (s3/op_put.c, s3/op_copy.c), issue 7 item 1")
 def test_tags_go_with_the_object(gw, s3, bucket):
     """Tags of an object go when the object goes: DeleteObject, DeleteObjects, an overwrite
     by PUT, CopyObject onto it.  No tag record of those keys stays in the store."""
