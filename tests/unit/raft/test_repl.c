@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,9 +92,36 @@ static bool has_leader(void *arg)
     return leader_of() >= 0;
 }
 
+/* Whether 127.0.0.1:@port can be bound now. */
+static bool port_free(unsigned port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM, 0), rv;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    rv = bind(fd, (struct sockaddr *)&a, sizeof a);
+    close(fd);
+    return rv == 0;
+}
+
+/* A run of 2 * N_ALL free ports below the kernel's ephemeral range (32768 and
+ * up), where no outgoing connection of another test can be holding one;
+ * found once, starting from a pid-derived offset so parallel runs spread. */
 static unsigned base_port(void)
 {
-    return 20000 + (unsigned)(getpid() % 4000) * 10;
+    static unsigned base;
+
+    for (unsigned i = 0; base == 0 && i < 1200; i++) {
+        unsigned cand = 20000 + ((unsigned)getpid() + i) % 1200 * 10;
+        bool ok = true;
+        for (unsigned p = 0; ok && p < 2 * N_ALL; p++) {
+            ok = port_free(cand + p);
+        }
+        base = ok ? cand : 0;
+    }
+    assert_int_not_equal(base, 0);
+    return base;
 }
 
 static void node_start(int i, bool is_joining)
