@@ -131,7 +131,7 @@ static void copy_work_cb(struct gw_pool_job *job)
         close(c->fd);
         c->fd = -1;
         if (rv != 0) {
-            unlink(c->pt->path);
+            s3__store_path_unlink(&c->q->svc->store, c->pt->path);
         }
     }
     c->rv = rv;
@@ -141,7 +141,7 @@ static void unlink_work_cb(struct gw_pool_job *job)
 {
     struct part_copy *c = job->data;
 
-    unlink(c->pt->path);
+    s3__store_path_unlink(&c->q->svc->store, c->pt->path);
 }
 
 static void respond_rv_cb(struct gw_pool_job *job)

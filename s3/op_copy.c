@@ -226,7 +226,7 @@ static int copy_and_publish(struct copy_op *c)
         close(c->fd);
         c->fd = -1;
         if (rv != 0 || s3_path_key_is_marker(q->rt.key)) {
-            unlink(c->tmp_path);
+            s3__store_path_unlink(&q->svc->store, c->tmp_path);
         }
     }
     return rv;
