@@ -1,8 +1,10 @@
 /* The listing engine (see list.h for the contract).
  *
- * Happy path: open the bucket directory, get its sorted listing (from the
- * cache when the directory's fingerprint matches, else readdir + qsort),
- * binary-search the first entry that can matter (prefix, start-after), then
+ * Happy path: reopen the bucket directory's fd for reading (the caller
+ * opened it O_NOFOLLOW beneath the mount root), get its sorted listing
+ * (from the cache when the directory's fingerprint matches, else readdir +
+ * qsort), binary-search the first entry that can matter (prefix,
+ * start-after), then
  * walk entries in order, descending depth first with openat(O_NOFOLLOW) so a
  * directory swapped for a symlink is never followed.  Each candidate key goes
  * through one filter (prefix, delimiter roll-up into a common prefix,
@@ -10,9 +12,12 @@
  * Subtrees are skipped whole when they sort entirely before start-after,
  * cannot match the prefix, or roll up into one common prefix.
  *
- * Failure modes: the bucket directory missing (NO_SUCH_BUCKET) or unreadable
- * (IO), fd exhaustion (IO).  Entries and subdirectories that vanish or
- * change type under us are skipped: POSIX writers run concurrently. */
+ * No path is resolved here: every directory is opened from its parent's fd,
+ * and every entry is looked at with fstatat(AT_SYMLINK_NOFOLLOW).
+ *
+ * Failure modes: the bucket directory unreadable (IO), fd exhaustion (IO).
+ * Entries and subdirectories that vanish or change type under us are
+ * skipped: POSIX writers run concurrently. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -648,10 +653,9 @@ int s3_list_run(const struct s3_list_params *p, struct gw_arena *a, struct s3_li
     int rv;
 
     memset(out, 0, sizeof *out);
-    fd = open(p->bucket_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat(p->bucket_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        return (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) ? GW_ERR_NO_SUCH_BUCKET
-                                                                      : GW_ERR_IO;
+        return GW_ERR_IO;
     }
     w = gw_arena_zalloc(a, sizeof *w);
     w->p = p;
@@ -698,10 +702,10 @@ static bool bucket_entry(int root_fd, const struct dirent *e, struct gw_arena *a
     return true;
 }
 
-int s3_list_buckets(const char *root, struct gw_arena *a, struct s3_bucket_info **out,
-                    size_t *n)
+int s3_list_buckets(int root_fd, struct gw_arena *a, struct s3_bucket_info **out, size_t *n)
 {
-    DIR *d = opendir(root);
+    int fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct s3_bucket_info *v = NULL;
     size_t cap = 0;
     struct dirent *e;
@@ -709,6 +713,9 @@ int s3_list_buckets(const char *root, struct gw_arena *a, struct s3_bucket_info 
     *out = NULL;
     *n = 0;
     if (d == NULL) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return GW_ERR_IO;
     }
     while ((e = readdir(d)) != NULL) {

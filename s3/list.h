@@ -40,7 +40,7 @@ struct s3_list_cache;
 typedef bool (*s3_list_marker_cb)(int dir_fd, struct gw_str dir_key, void *arg);
 
 struct s3_list_params {
-    const char *bucket_dir;  /* "<root>/<bucket>" */
+    int bucket_fd;           /* the bucket directory (s3__store_bucket); not closed here */
     struct gw_str prefix;    /* only keys starting with it; may end mid-name */
     struct gw_str delimiter; /* any string; empty = none */
     /* Exclusive start: start-after, marker, or a decoded continuation token.
@@ -75,11 +75,10 @@ struct s3_list_result {
     struct gw_str next_marker;
 };
 
-/* List the bucket at @p->bucket_dir.  Results live in @a.
- * GW_ERR_NO_SUCH_BUCKET when the bucket directory is missing or not a
- * directory (a symlink counts as missing); GW_ERR_IO on other failures
- * (EMFILE, EIO, permission on the bucket directory).  Unreadable or vanished
- * subdirectories are skipped. */
+/* List the bucket open at @p->bucket_fd (O_PATH is enough: it is reopened
+ * for reading).  Results live in @a.  GW_ERR_IO when it cannot be read
+ * (EMFILE, EIO, permission on the bucket directory).  Unreadable or
+ * vanished subdirectories are skipped. */
 int s3_list_run(const struct s3_list_params *p, struct gw_arena *a, struct s3_list_result *out);
 
 struct s3_bucket_info {
@@ -88,11 +87,11 @@ struct s3_bucket_info {
     int64_t ctime_ns;
 };
 
-/* The top-level directories of @root that are valid existing bucket names
- * (s3_path_bucket_check_existing: never ".unigw" or a dot name), sorted by
- * name; symlinks and files are skipped.  GW_ERR_IO if @root cannot be read. */
-int s3_list_buckets(const char *root, struct gw_arena *a, struct s3_bucket_info **out,
-                    size_t *n);
+/* The top-level directories of the mount root open at @root_fd that are
+ * valid existing bucket names (s3_path_bucket_check_existing: never ".unigw"
+ * or a dot name), sorted by name; symlinks and files are skipped.
+ * GW_ERR_IO if the root cannot be read. */
+int s3_list_buckets(int root_fd, struct gw_arena *a, struct s3_bucket_info **out, size_t *n);
 
 /* A bounded, thread-safe LRU of sorted directory listings keyed by the
  * directory's fingerprint (dev, inode, mtime ns, ctime ns), so paging through

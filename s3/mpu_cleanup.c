@@ -14,9 +14,12 @@
  *     -> free when every proposal has answered
  *
  * The task owns no handle, only one pool job at a time, so it never holds up
- * a shutdown. */
+ * a shutdown.  The staged tree is read and removed through fds beneath the
+ * mount root (s3/store.h): a symlink planted in it is removed, never
+ * followed. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -58,7 +61,7 @@ static void rm_upload_dir(struct s3_service *s, struct gw_str id)
     char dir[S3_PATH_MAX];
 
     if (s3_path_multipart_dir(dir, sizeof dir, s->mount, id) == 0) {
-        s3__rmtree(dir);
+        s3__store_path_rmtree(&s->store, dir);
     }
 }
 
@@ -86,10 +89,15 @@ static void remove_orphans(struct cleanup_job *j, const struct meta_upload *all,
     uint64_t grace = j->expiry_ms < ORPHAN_GRACE_MS ? j->expiry_ms : ORPHAN_GRACE_MS;
     struct dirent *e;
     struct stat st;
-    DIR *d;
+    DIR *d = NULL;
+    int fd = -1;
 
-    s3_path_multipart_root(root, sizeof root, j->svc->mount);
-    d = opendir(root);
+    if (s3_path_multipart_root(root, sizeof root, j->svc->mount) == 0) {
+        fd = s3__store_path_open(&j->svc->store, root, O_RDONLY | O_DIRECTORY, 0);
+    }
+    if (fd >= 0 && (d = fdopendir(fd)) == NULL) {
+        close(fd);
+    }
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (!s3_path_upload_id_valid(gw_str_c(e->d_name)) || has_upload(all, n, e->d_name) ||
             fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {

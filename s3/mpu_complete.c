@@ -96,7 +96,7 @@ static void complete_free(void *arg)
     gw_buf_free(&c->final);
     if (c->fd >= 0) {
         close(c->fd);
-        unlink(c->tmp_path);
+        s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
     }
 }
 
@@ -570,7 +570,7 @@ static int assemble_parts(struct complete_op *c)
             rv = GW_ERR_INVALID_PART;
             break;
         }
-        in = open(path, O_RDONLY | O_CLOEXEC);
+        in = s3__store_path_open(&c->q->svc->store, path, O_RDONLY, 0);
         if (in < 0) {
             rv = errno == ENOENT ? GW_ERR_INVALID_PART : gw_err_from_errno(errno);
             break;
@@ -732,7 +732,8 @@ static void publish_work_cb(struct gw_pool_job *job)
         close(c->fd);
         c->fd = -1;
         if (s3_path_key_is_marker(q->rt.key)) {
-            unlink(c->tmp_path); /* a marker publishes a directory, not the staged file */
+            /* a marker publishes a directory, not the staged file */
+            s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
         }
     }
     c->job_rv = rv;
@@ -766,7 +767,7 @@ static void cleanup_work_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    s3__rmtree(c->dir);
+    s3__store_path_rmtree(&c->q->svc->store, c->dir);
 }
 
 static void cleanup_done_cb(struct gw_pool_job *job)
@@ -851,7 +852,7 @@ static void discard_work_cb(struct gw_pool_job *job)
 
     close(c->fd);
     c->fd = -1;
-    unlink(c->tmp_path);
+    s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
 }
 
 /* The error, unless a racing Complete with the same list won meanwhile. */

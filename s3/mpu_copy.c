@@ -71,7 +71,7 @@ static void part_copy_free(void *arg)
     }
     if (c->fd >= 0) {
         close(c->fd);
-        unlink(c->pt->path);
+        s3__store_path_unlink(&c->q->svc->store, c->pt->path);
     }
 }
 
@@ -306,7 +306,7 @@ static void discard_work_cb(struct gw_pool_job *job)
         c->fd = -1;
     }
     if (c->pt->path[0] != '\0') {
-        unlink(c->pt->path);
+        s3__store_path_unlink(&c->q->svc->store, c->pt->path);
     }
 }
 

@@ -4,34 +4,21 @@
  * fingerprint ETag "<hex>-1" (stable until the file changes). */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "obj.h"
 #include "path.h"
 #include "rehash.h"
+#include "store.h"
 #include "xml_out.h"
 #include "unigw/err.h"
 
-int s3__obj_path(struct s3_service *s, struct gw_str bucket, struct gw_str key, char *out,
-                 size_t cap)
+/* What a failed open of an object's path means: a missing path, a file
+ * where a directory should be, a symlink anywhere (ELOOP: see s3/store.h)
+ * or a name too long are all "no such key". */
+static int open_error(int e)
 {
-    int rv = s3_path_key_check(key);
-
-    if (rv != 0) {
-        return rv;
-    }
-    return s3_path_for_key(out, cap, s->mount, bucket, key);
-}
-
-static int open_error(struct s3_service *s, struct gw_str bucket, int e)
-{
-    struct stat st;
-
-    if (s3__bucket_stat(s, bucket, &st) != 0) {
-        return GW_ERR_NO_SUCH_BUCKET;
-    }
     if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == EISDIR || e == ENAMETOOLONG) {
         return GW_ERR_NO_SUCH_KEY;
     }
@@ -54,21 +41,35 @@ static int check_kind(struct s3_obj *o, struct gw_str key)
     return GW_ERR_NO_SUCH_KEY;
 }
 
+/* Open @key beneath the bucket directory, never through a symlink. */
+static int open_beneath(struct s3_service *s, struct gw_str bucket, struct gw_str key, int *fd)
+{
+    char rel[S3_PATH_MAX];
+    int bfd = -1;
+    int rv = s3_path_key_rel(rel, sizeof rel, key);
+
+    if (rv == 0) {
+        rv = s3__store_bucket(&s->store, bucket, &bfd);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    *fd = s3__store_openat(bfd, rel, O_RDONLY, 0);
+    rv = *fd < 0 ? open_error(errno) : GW_OK;
+    close(bfd);
+    return rv;
+}
+
 int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
                  struct gw_arena *a, struct s3_obj *o)
 {
-    char path[S3_PATH_MAX];
     int rv;
 
     memset(o, 0, sizeof *o);
     o->fd = -1;
-    rv = s3__obj_path(s, bucket, key, path, sizeof path);
+    rv = open_beneath(s, bucket, key, &o->fd);
     if (rv != 0) {
         return rv;
-    }
-    o->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (o->fd < 0) {
-        return open_error(s, bucket, errno);
     }
     if (fstat(o->fd, &o->st) != 0 || check_kind(o, key) != 0) {
         close(o->fd);
@@ -205,33 +206,4 @@ int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_st
     }
     *key = path;
     return s3_path_key_check(path);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-void s3__rmtree(const char *dir)
-{
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-int s3__fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rv = GW_OK;
-
-    if (fd < 0) {
-        return gw_err_from_errno(errno);
-    }
-    if (fsync(fd) != 0 && errno != EINVAL) {
-        rv = gw_err_from_errno(errno);
-    }
-    close(fd);
-    return rv;
 }

@@ -17,15 +17,14 @@ struct s3_obj {
     char *etag;     /* quoted */
 };
 
-/* Open @bucket/@key read-only (blocking: worker threads).  Maps a missing
- * bucket to GW_ERR_NO_SUCH_BUCKET and anything that is not an object (a
- * missing path, a directory named without '/', a socket, a symlink) to
- * GW_ERR_NO_SUCH_KEY.  On GW_OK the caller closes o->fd. */
+/* Open @bucket/@key read-only beneath the bucket directory's fd (blocking:
+ * worker threads).  Maps a missing bucket (a top-level symlink is none) to
+ * GW_ERR_NO_SUCH_BUCKET and anything that is not an object (a missing path,
+ * a directory named without '/', a socket, a symlink as the object or as
+ * any directory on its way) to GW_ERR_NO_SUCH_KEY.  On GW_OK the caller
+ * closes o->fd. */
 int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
                  struct gw_arena *a, struct s3_obj *o);
-/* The directory-marker or file path of @bucket/@key into @out. */
-int s3__obj_path(struct s3_service *s, struct gw_str bucket, struct gw_str key, char *out,
-                 size_t cap);
 
 /* Evaluate If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since
  * (@prefix "" for GET/HEAD, "x-amz-copy-source-" for copies) with AWS's
@@ -37,7 +36,8 @@ void s3__obj_headers(struct s3_req *q, const struct s3_obj *o);
 bool s3__etag_matches(struct gw_str cond, const char *etag);
 
 /* Blocking: delete one key (and the empty unmarked directories above it).
- * GW_OK also when it did not exist. */
+ * GW_OK also when it did not exist; GW_ERR_NO_SUCH_KEY when its path meets a
+ * symlink (the link, and what it points at, stay). */
 int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key);
 
 /* Parse x-amz-copy-source ("bkt/key", "/bkt/key", percent-encoded once, an
@@ -45,12 +45,5 @@ int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key
  * GW_ERR_INVALID_COPY_SOURCE, or the key's error from s3_path_key_check. */
 int s3__copy_source_parse(struct gw_str header, struct gw_arena *a, struct gw_str *bucket,
                           struct gw_str *key);
-
-/* Blocking: remove @dir and everything below it (staged multipart data);
- * symbolic links are removed, never followed. */
-void s3__rmtree(const char *dir);
-
-/* fsync a directory by path (blocking). */
-int s3__fsync_dir(const char *path);
 
 #endif

@@ -8,12 +8,13 @@
  * n_user (name, value) pairs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-
 #include "objmeta.h"
+#include "path.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
 
@@ -159,33 +160,32 @@ char *s3_objmeta_fingerprint_etag(const struct stat *st, struct gw_arena *a)
     return gw_arena_printf(a, "\"%s-1\"", hex);
 }
 
-bool s3_objstore_probe_xattr(const char *root)
+bool s3_objstore_probe_xattr(const struct s3_objstore *st)
 {
-    char path[4096];
+    char rel[64];
     int fd;
     bool ok;
 
-    snprintf(path, sizeof path, "%s/.unigw/tmp/xattr-probe-%d", root, (int)getpid());
-    fd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(rel, sizeof rel, S3_RESERVED_DIR "/tmp/xattr-probe-%d", (int)getpid());
+    fd = s3__store_openat(st->root_fd, rel, O_CREAT | O_WRONLY | O_TRUNC, 0600);
     if (fd < 0) {
         return false;
     }
     ok = fsetxattr(fd, S3_OBJMETA_XATTR, "p", 1, 0) == 0;
     close(fd);
-    unlink(path);
+    s3__store_unlinkat(st->root_fd, rel, 0);
     return ok;
 }
 
-/* Sidecar path: <root>/.unigw/meta/<bucket>/<key without trailing '/'>#unigw. */
-static bool sidecar_path(const struct s3_objstore *st, struct gw_str bucket, struct gw_str key,
-                         char *out, size_t cap)
+/* Sidecar path below the root: .unigw/meta/<bucket>/<key without trailing '/'>#unigw. */
+static bool sidecar_rel(struct gw_str bucket, struct gw_str key, char *out, size_t cap)
 {
     int n;
 
     if (key.len > 0 && key.p[key.len - 1] == '/') {
         key.len--;
     }
-    n = snprintf(out, cap, "%s/.unigw/meta/%.*s/%.*s#unigw", st->root, (int)bucket.len, bucket.p,
+    n = snprintf(out, cap, S3_RESERVED_DIR "/meta/%.*s/%.*s#unigw", (int)bucket.len, bucket.p,
                  (int)key.len, key.p);
     return n > 0 && (size_t)n < cap;
 }
@@ -193,19 +193,30 @@ static bool sidecar_path(const struct s3_objstore *st, struct gw_str bucket, str
 static int read_sidecar(const struct s3_objstore *st, struct gw_str bucket, struct gw_str key,
                         char *buf, size_t cap, ssize_t *n_out)
 {
-    char path[8192];
+    char rel[8192];
     int fd;
 
-    if (!sidecar_path(st, bucket, key, path, sizeof path)) {
+    if (!sidecar_rel(bucket, key, rel, sizeof rel)) {
         return GW_ERR_NOT_FOUND;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = s3__store_openat(st->root_fd, rel, O_RDONLY, 0);
     if (fd < 0) {
-        return errno == ENOENT || errno == ENOTDIR ? GW_ERR_NOT_FOUND : gw_err_from_errno(errno);
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? GW_ERR_NOT_FOUND
+                                                                     : gw_err_from_errno(errno);
     }
     *n_out = read(fd, buf, cap);
     close(fd);
     return *n_out < 0 ? GW_ERR_IO : GW_OK;
+}
+
+bool s3_objmeta_sidecar_exists(const struct s3_objstore *st, struct gw_str bucket,
+                               struct gw_str key)
+{
+    char rel[8192];
+    struct stat sb;
+
+    return sidecar_rel(bucket, key, rel, sizeof rel) &&
+           s3__store_statat(st->root_fd, rel, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 int s3_objmeta_load(const struct s3_objstore *st, int fd, struct gw_str bucket, struct gw_str key,
@@ -229,49 +240,44 @@ int s3_objmeta_load(const struct s3_objstore *st, int fd, struct gw_str bucket, 
     return s3_objmeta_decode(gw_str_make(buf, (size_t)n), a, out);
 }
 
-/* mkdir -p of every parent of @path (blocking). */
-static int mkdir_parents(char *path)
-{
-    for (char *s = strchr(path + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            int e = errno;
-            *s = '/';
-            return gw_err_from_errno(e);
-        }
-        *s = '/';
-    }
-    return GW_OK;
-}
-
+/* Write @rec as the sidecar of @bucket/@key: a temp file beside it, then a
+ * rename, both through the fd of its directory (made as needed). */
 static int write_sidecar(const struct s3_objstore *st, struct gw_str bucket, struct gw_str key,
                          const struct gw_buf *rec)
 {
-    char path[8192];
-    char tmp[8300];
+    char rel[8192];
+    char tmp[NAME_MAX + 1];
+    char *slash;
+    int dfd;
     int fd;
     int rv;
 
-    if (!sidecar_path(st, bucket, key, path, sizeof path)) {
+    if (!sidecar_rel(bucket, key, rel, sizeof rel)) {
         return GW_ERR_KEY_TOO_LONG;
     }
-    rv = mkdir_parents(path);
-    if (rv != 0) {
-        return rv;
-    }
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)gettid());
-    fd = open(tmp, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    slash = strrchr(rel, '/');
+    *slash = '\0';
+    dfd = s3__store_mkdirs(st->root_fd, rel, 0755, false, NULL);
+    if (dfd < 0) {
         return gw_err_from_errno(errno);
     }
-    rv = write(fd, rec->data, rec->len) == (ssize_t)rec->len ? GW_OK : GW_ERR_IO;
-    close(fd);
-    if (rv == 0 && rename(tmp, path) != 0) {
+    if (snprintf(tmp, sizeof tmp, "%s.%d.tmp", slash + 1, (int)gettid()) >= (int)sizeof tmp) {
+        close(dfd);
+        return GW_ERR_KEY_TOO_LONG;
+    }
+    fd = openat(dfd, tmp, O_CREAT | O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    rv = fd < 0 ? gw_err_from_errno(errno) : GW_OK;
+    if (rv == 0) {
+        rv = write(fd, rec->data, rec->len) == (ssize_t)rec->len ? GW_OK : GW_ERR_IO;
+        close(fd);
+    }
+    if (rv == 0 && renameat(dfd, tmp, dfd, slash + 1) != 0) {
         rv = gw_err_from_errno(errno);
     }
-    if (rv != 0) {
-        unlink(tmp);
+    if (rv != 0 && fd >= 0) {
+        unlinkat(dfd, tmp, 0);
     }
+    close(dfd);
     return rv;
 }
 
@@ -295,10 +301,10 @@ int s3_objmeta_store(const struct s3_objstore *st, int fd, struct gw_str bucket,
 
 void s3_objmeta_forget(const struct s3_objstore *st, struct gw_str bucket, struct gw_str key)
 {
-    char path[8192];
+    char rel[8192];
 
-    if (!st->use_xattr && sidecar_path(st, bucket, key, path, sizeof path)) {
-        unlink(path);
+    if (!st->use_xattr && sidecar_rel(bucket, key, rel, sizeof rel)) {
+        s3__store_unlinkat(st->root_fd, rel, 0);
     }
 }
 

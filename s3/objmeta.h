@@ -90,8 +90,9 @@ char *s3_objmeta_fingerprint_etag(const struct stat *st, struct gw_arena *a);
 /* Where records live: struct s3_objstore (s3/store.h).  Blocking calls:
  * worker threads only. */
 
-/* Probe whether @root supports user xattrs (writes a probe file under .unigw/tmp). */
-bool s3_objstore_probe_xattr(const char *root);
+/* Probe whether the mount of @st supports user xattrs (writes a probe file
+ * under .unigw/tmp). */
+bool s3_objstore_probe_xattr(const struct s3_objstore *st);
 
 /* Read the record of the object open at @fd (path @path, key @bucket/@key for
  * the sidecar).  GW_ERR_NOT_FOUND when there is none. */
@@ -101,6 +102,9 @@ int s3_objmeta_load(const struct s3_objstore *st, int fd, struct gw_str bucket, 
  * xattrs; the sidecar is written for @bucket/@key). */
 int s3_objmeta_store(const struct s3_objstore *st, int fd, struct gw_str bucket,
                      struct gw_str key, const struct s3_objmeta *m);
+/* True when @bucket/@key has a sidecar record (a regular file). */
+bool s3_objmeta_sidecar_exists(const struct s3_objstore *st, struct gw_str bucket,
+                               struct gw_str key);
 /* Remove a sidecar record (no-op with xattrs). */
 void s3_objmeta_forget(const struct s3_objstore *st, struct gw_str bucket, struct gw_str key);
 

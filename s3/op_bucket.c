@@ -5,14 +5,19 @@
  *
  * CreateBucket: mkdir (pool) -> propose bucket_create -> 200; if the
  * proposal fails the directory is removed again (pool).
- * DeleteBucket: rmdir (pool; fails when not empty) -> propose bucket_delete. */
+ * DeleteBucket: rmdir (pool; fails when not empty) -> propose bucket_delete.
+ * Both act on the mount root's fd (mkdirat, unlinkat): a top-level symlink
+ * is never a bucket, so it can be neither created over nor removed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "list.h"
 #include "req.h"
 #include "path.h"
+#include "store.h"
 #include "xml_in.h"
 #include "xml_out.h"
 #include "unigw/err.h"
@@ -41,7 +46,7 @@ static void list_work_cb(struct gw_pool_job *job)
 {
     struct bucket_op *b = job->data;
 
-    b->rv = s3_list_buckets(b->q->svc->mount, b->q->a, &b->buckets, &b->n_buckets);
+    b->rv = s3_list_buckets(b->q->svc->store.root_fd, b->q->a, &b->buckets, &b->n_buckets);
 }
 
 /* Who owns @name: its record, or root for a directory made through POSIX. */
@@ -90,14 +95,22 @@ static void list_done_cb(struct gw_pool_job *job)
 
 /* ---- CreateBucket -------------------------------------------------------- */
 
+/* @name (checked by the caller: one component, no '/', not a dot name) as
+ * a C string for the *at calls on the mount root. */
+static void bucket_cname(struct gw_str name, char out[S3_BUCKET_EXISTING_MAX_LEN + 1])
+{
+    memcpy(out, name.p, name.len);
+    out[name.len] = '\0';
+}
+
 static void create_undo_work_cb(struct gw_pool_job *job)
 {
     struct bucket_op *b = job->data;
-    char path[S3_PATH_MAX];
+    char name[S3_BUCKET_EXISTING_MAX_LEN + 1];
 
-    if (b->made_dir &&
-        s3_path_for_bucket(path, sizeof path, b->q->svc->mount, b->q->rt.bucket) == 0) {
-        rmdir(path);
+    if (b->made_dir && s3_path_bucket_check_existing(b->q->rt.bucket) == 0) {
+        bucket_cname(b->q->rt.bucket, name);
+        unlinkat(b->q->svc->store.root_fd, name, AT_REMOVEDIR);
     }
 }
 
@@ -162,18 +175,28 @@ static void create_proposed_cb(void *arg, int rv, int result)
     gw_pool_submit(q->x->pool, &q->job, create_undo_work_cb, respond_rv_done_cb, b);
 }
 
+/* mkdirat on the mount root.  A name taken by a symlink or a file is not a
+ * bucket of anyone's: BucketAlreadyExists, and the entry is left alone. */
 int s3_bucket_dir_create(struct s3_service *s, struct gw_str name)
 {
-    char path[S3_PATH_MAX];
+    char cname[S3_BUCKET_EXISTING_MAX_LEN + 1];
+    struct stat st;
     int rv = s3_path_bucket_check_new(name);
 
-    if (rv == 0) {
-        rv = s3_path_for_bucket(path, sizeof path, s->mount, name);
+    if (rv != 0) {
+        return rv;
     }
-    if (rv == 0 && mkdir(path, 0755) != 0) {
-        rv = errno == EEXIST ? GW_ERR_EXISTS : gw_err_from_errno(errno);
+    bucket_cname(name, cname);
+    if (mkdirat(s->store.root_fd, cname, 0755) == 0) {
+        return GW_OK;
     }
-    return rv;
+    if (errno != EEXIST) {
+        return gw_err_from_errno(errno);
+    }
+    if (fstatat(s->store.root_fd, cname, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        return GW_ERR_EXISTS;
+    }
+    return GW_ERR_BUCKET_EXISTS;
 }
 
 static void create_mkdir_work_cb(struct gw_pool_job *job)
@@ -303,19 +326,23 @@ static void delete_proposed_cb(void *arg, int rv, int result)
  * sidecar tree of the bucket goes with it. */
 int s3_bucket_dir_remove(struct s3_service *s, struct gw_str name)
 {
-    char path[S3_PATH_MAX];
-    int rv = s3_path_for_bucket(path, sizeof path, s->mount, name);
+    char cname[S3_BUCKET_EXISTING_MAX_LEN + 1];
+    char rel[S3_BUCKET_EXISTING_MAX_LEN + sizeof S3_RESERVED_DIR "/meta/"];
+    int rv = s3_path_bucket_check_existing(name);
 
-    if (rv == 0 && rmdir(path) != 0) {
-        rv = errno == ENOENT    ? GW_ERR_NO_SUCH_BUCKET
-             : errno == ENOTEMPTY || errno == EEXIST ? GW_ERR_BUCKET_NOT_EMPTY
-                                                     : gw_err_from_errno(errno);
+    if (rv != 0) {
+        return rv;
     }
-    if (rv == 0) {
-        snprintf(path, sizeof path, "%s/.unigw/meta/%.*s", s->mount, (int)name.len, name.p);
-        rmdir(path);
+    bucket_cname(name, cname);
+    /* AT_REMOVEDIR on a symlink is ENOTDIR: a link is no bucket, and stays. */
+    if (unlinkat(s->store.root_fd, cname, AT_REMOVEDIR) != 0) {
+        return errno == ENOENT || errno == ENOTDIR          ? GW_ERR_NO_SUCH_BUCKET
+               : errno == ENOTEMPTY || errno == EEXIST ? GW_ERR_BUCKET_NOT_EMPTY
+                                                       : gw_err_from_errno(errno);
     }
-    return rv;
+    snprintf(rel, sizeof rel, S3_RESERVED_DIR "/meta/%s", cname);
+    s3__store_unlinkat(s->store.root_fd, rel, AT_REMOVEDIR);
+    return GW_OK;
 }
 
 static void delete_work_cb(struct gw_pool_job *job)
@@ -336,7 +363,7 @@ int s3_bucket_dir_list(struct s3_service *s, struct gw_arena *a, struct gw_str *
                        size_t *n)
 {
     struct s3_bucket_info *v = NULL;
-    int rv = s3_list_buckets(s->mount, a, &v, n);
+    int rv = s3_list_buckets(s->store.root_fd, a, &v, n);
 
     *names = NULL;
     if (rv != 0 || *n == 0) {

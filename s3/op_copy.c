@@ -83,7 +83,7 @@ static void copy_free(void *arg)
     }
     if (c->fd >= 0) {
         close(c->fd);
-        unlink(c->tmp_path);
+        s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
     }
 }
 
@@ -375,7 +375,8 @@ static void publish_work_cb(struct gw_pool_job *job)
         close(c->fd);
         c->fd = -1;
         if (s3_path_key_is_marker(q->rt.key)) {
-            unlink(c->tmp_path); /* a marker publishes a directory, not the staged file */
+            /* a marker publishes a directory, not the staged file */
+            s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
         }
     }
     c->job_rv = rv;
@@ -439,7 +440,7 @@ static void discard_work_cb(struct gw_pool_job *job)
     if (c->fd >= 0) {
         close(c->fd);
         c->fd = -1;
-        unlink(c->tmp_path);
+        s3__store_path_unlink(&c->q->svc->store, c->tmp_path);
     }
 }
 

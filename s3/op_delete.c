@@ -8,7 +8,12 @@
  *   object that had tags, one after the other (loop) -> answer
  *
  * The tag set goes with the object it belongs to; a failed tags_drop only
- * leaves a record no object reads, so the answer does not depend on it. */
+ * leaves a record no object reads, so the answer does not depend on it.
+ *
+ * Everything acts beneath the bucket directory's fd (s3/store.h).  A key
+ * whose path meets a symlink, as a directory on the way or as the object
+ * itself, answers NoSuchKey rather than the 204 of a missing key, so the
+ * client can tell nothing was removed; the link stays. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,83 +23,128 @@
 #include "mpu.h"
 #include "obj.h"
 #include "path.h"
+#include "store.h"
 #include "xml_in.h"
 #include "xml_out.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
 
-static bool dir_is_marker(struct s3_service *s, const char *path, struct gw_str bucket,
+/* Whether the directory @rel of the bucket open at @bfd is a marker object
+ * (its record is there); one that cannot be opened counts as one, so it is
+ * left alone. */
+static bool dir_is_marker(struct s3_service *s, int bfd, const char *rel, struct gw_str bucket,
                           struct gw_str dir_key)
 {
-    char side[S3_PATH_MAX];
-    struct stat st;
+    bool is_marker;
+    int fd;
 
-    if (s->store.use_xattr) {
-        return getxattr(path, S3_OBJMETA_XATTR, NULL, 0) >= 0;
+    if (!s->store.use_xattr) {
+        return s3_objmeta_sidecar_exists(&s->store, bucket, dir_key);
     }
-    snprintf(side, sizeof side, "%s/.unigw/meta/%.*s/%.*s#unigw", s->mount, (int)bucket.len,
-             bucket.p, (int)dir_key.len, dir_key.p);
-    return stat(side, &st) == 0;
+    fd = s3__store_openat(bfd, rel, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) {
+        return true;
+    }
+    is_marker = fgetxattr(fd, S3_OBJMETA_XATTR, NULL, 0) >= 0;
+    close(fd);
+    return is_marker;
 }
 
 /* rmdir the empty, unmarked parents of @key, innermost first. */
-static void prune_parents(struct s3_service *s, struct gw_str bucket, struct gw_str key,
-                          const char *bucket_dir)
+static void prune_parents(struct s3_service *s, int bfd, struct gw_str bucket, struct gw_str key)
 {
     struct gw_str dirs[S3_KEY_MAX_LEN / 2 + 1];
     size_t n = 0;
-    char path[S3_PATH_MAX];
+    char rel[S3_PATH_MAX];
 
     s3_path_parent_dirs(key, dirs, sizeof dirs / sizeof dirs[0], &n);
     while (n-- > 0) {
-        int w = snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[n].len, dirs[n].p);
-        if (w < 0 || (size_t)w >= sizeof path ||
-            dir_is_marker(s, path, bucket, dirs[n]) || rmdir(path) != 0) {
+        memcpy(rel, dirs[n].p, dirs[n].len);
+        rel[dirs[n].len] = '\0';
+        if (dir_is_marker(s, bfd, rel, bucket, dirs[n]) ||
+            s3__store_unlinkat(bfd, rel, AT_REMOVEDIR) != 0) {
             return;
         }
     }
 }
 
-static int delete_marker(struct s3_service *s, struct gw_str bucket, struct gw_str key,
-                         const char *path)
+/* A path that meets a symlink names no object: refused, nothing removed. */
+static int missing_or(int e)
 {
-    if (s->store.use_xattr) {
-        removexattr(path, S3_OBJMETA_XATTR);
+    if (e == ELOOP) {
+        return GW_ERR_NO_SUCH_KEY;
     }
+    return e == ENOENT || e == ENOTDIR ? GW_OK : gw_err_from_errno(e);
+}
+
+static int delete_marker(struct s3_service *s, int bfd, struct gw_str bucket, struct gw_str key,
+                         const char *rel)
+{
+    int fd = s3__store_openat(bfd, rel, O_RDONLY | O_DIRECTORY, 0);
+
+    if (fd < 0) {
+        return missing_or(errno);
+    }
+    if (s->store.use_xattr) {
+        fremovexattr(fd, S3_OBJMETA_XATTR);
+    }
+    close(fd);
     s3_objmeta_forget(&s->store, bucket, key);
-    if (rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != ENOTDIR &&
-        errno != EEXIST) {
+    if (s3__store_unlinkat(bfd, rel, AT_REMOVEDIR) != 0 && errno != ENOENT &&
+        errno != ENOTEMPTY && errno != ENOTDIR && errno != EEXIST) {
         return gw_err_from_errno(errno);
     }
     return GW_OK;
 }
 
+/* Unlink the file @rel through its verified parent.  A directory there is
+ * not this key (nothing to do); a symlink there is not an object. */
+static int delete_file(struct s3_service *s, int bfd, struct gw_str bucket, struct gw_str key,
+                       const char *rel)
+{
+    const char *leaf;
+    struct stat st;
+    int pfd = s3__store_parent(bfd, rel, &leaf);
+    int rv = GW_OK;
+
+    if (pfd < 0) {
+        return missing_or(errno);
+    }
+    if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        rv = missing_or(errno);
+    } else if (S_ISLNK(st.st_mode)) {
+        rv = GW_ERR_NO_SUCH_KEY;
+    } else if (!S_ISDIR(st.st_mode) && unlinkat(pfd, leaf, 0) != 0) {
+        rv = missing_or(errno);
+    }
+    close(pfd);
+    if (rv == 0) {
+        s3_objmeta_forget(&s->store, bucket, key);
+    }
+    return rv;
+}
+
 int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key)
 {
-    char path[S3_PATH_MAX];
-    char bucket_dir[S3_PATH_MAX];
-    struct stat st;
-    int rv = s3__obj_path(s, bucket, key, path, sizeof path);
+    char rel[S3_PATH_MAX];
+    int bfd = -1;
+    int rv = s3_path_key_rel(rel, sizeof rel, key);
 
     if (rv == 0) {
-        rv = s3_path_for_bucket(bucket_dir, sizeof bucket_dir, s->mount, bucket);
+        rv = s3__store_bucket(&s->store, bucket, &bfd);
     }
     if (rv != 0) {
         return rv;
     }
-    if (stat(bucket_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return GW_ERR_NO_SUCH_BUCKET;
-    }
     if (s3_path_key_is_marker(key)) {
-        rv = delete_marker(s, bucket, key, path);
-    } else if (unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
-        rv = gw_err_from_errno(errno);
+        rv = delete_marker(s, bfd, bucket, key, rel);
     } else {
-        s3_objmeta_forget(&s->store, bucket, key);
+        rv = delete_file(s, bfd, bucket, key, rel);
     }
     if (rv == 0) {
-        prune_parents(s, bucket, key, bucket_dir);
+        prune_parents(s, bfd, bucket, key);
     }
+    close(bfd);
     return rv;
 }
 

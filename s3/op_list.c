@@ -13,6 +13,7 @@
 #include "list.h"
 #include "obj.h"
 #include "path.h"
+#include "store.h"
 #include "xml_out.h"
 #include "unigw/err.h"
 
@@ -27,7 +28,6 @@ struct list_op {
     struct gw_str marker;  /* v1 marker / versions key-marker, as given */
     struct gw_str token;   /* v2 continuation token, as given */
     struct gw_str start_after;
-    char bucket_dir[S3_PATH_MAX];
     const char *owner; /* see bucket_owner() */
     int rv;
 };
@@ -111,14 +111,9 @@ static int parse_params(struct list_op *l)
 static bool sidecar_marker_cb(int dir_fd, struct gw_str dir_key, void *arg)
 {
     struct list_op *l = arg;
-    char path[S3_PATH_MAX];
-    struct stat st;
 
     (void)dir_fd;
-    snprintf(path, sizeof path, "%s/.unigw/meta/%.*s/%.*s#unigw", l->q->svc->mount,
-             (int)l->q->rt.bucket.len, l->q->rt.bucket.p,
-             (int)(dir_key.len > 0 ? dir_key.len - 1 : 0), dir_key.p);
-    return stat(path, &st) == 0;
+    return s3_objmeta_sidecar_exists(&l->q->svc->store, l->q->rt.bucket, dir_key);
 }
 
 /* The ETag of one listed object, as GET would report it. */
@@ -142,15 +137,11 @@ static void list_work_cb(struct gw_pool_job *job)
 {
     struct list_op *l = job->data;
     struct s3_req *q = l->q;
-    int rv = s3_path_for_bucket(l->bucket_dir, sizeof l->bucket_dir, q->svc->mount,
-                                q->rt.bucket);
-    struct stat st;
+    int bfd = -1;
+    int rv = s3__store_bucket(&q->svc->store, q->rt.bucket, &bfd);
 
-    if (rv == 0 && (stat(l->bucket_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
-        rv = GW_ERR_NO_SUCH_BUCKET;
-    }
     if (rv == 0) {
-        l->lp.bucket_dir = l->bucket_dir;
+        l->lp.bucket_fd = bfd;
         l->lp.max_keys = l->max_keys;
         l->lp.cache = q->svc->list_cache;
         if (!q->svc->store.use_xattr) {
@@ -158,6 +149,7 @@ static void list_work_cb(struct gw_pool_job *job)
             l->lp.is_marker_arg = l;
         }
         rv = s3_list_run(&l->lp, q->a, &l->res);
+        close(bfd);
     }
     if (rv == 0) {
         l->etags = gw_arena_zalloc(q->a, (l->res.n_entries + 1) * sizeof *l->etags);

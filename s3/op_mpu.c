@@ -285,8 +285,8 @@ int s3__mpu_part_stage(struct s3_req *q, struct s3_mpu_part *pt, int *fd)
     char hex[17];
 
     s3_path_multipart_root(root, sizeof root, q->svc->mount);
-    if ((mkdir(root, 0755) != 0 && errno != EEXIST) ||
-        (mkdir(pt->dir, 0755) != 0 && errno != EEXIST)) {
+    if ((s3__store_path_mkdir(&q->svc->store, root, 0755) != 0 && errno != EEXIST) ||
+        (s3__store_path_mkdir(&q->svc->store, pt->dir, 0755) != 0 && errno != EEXIST)) {
         return gw_err_from_errno(errno);
     }
     if (RAND_bytes(rnd, sizeof rnd) != 1) {
@@ -298,13 +298,14 @@ int s3__mpu_part_stage(struct s3_req *q, struct s3_mpu_part *pt, int *fd)
         (int)sizeof pt->path) {
         return GW_ERR_INTERNAL;
     }
-    *fd = open(pt->path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+    *fd = s3__store_path_open(&q->svc->store, pt->path, O_CREAT | O_EXCL | O_RDWR, 0644);
     return *fd < 0 ? gw_err_from_errno(errno) : GW_OK;
 }
 
 /* A detached job that removes one staged file after the request is gone. */
 struct unlink_job {
     struct gw_pool_job job;
+    const struct s3_objstore *store;
     char path[S3_PATH_MAX];
 };
 
@@ -312,7 +313,7 @@ static void unlink_work_cb(struct gw_pool_job *job)
 {
     struct unlink_job *u = job->data;
 
-    unlink(u->path);
+    s3__store_path_unlink(u->store, u->path);
 }
 
 static void unlink_done_cb(struct gw_pool_job *job)
@@ -324,6 +325,7 @@ static void unlink_later(struct s3_req *q, const char *dir, const char *file)
 {
     struct unlink_job *u = gw_calloc(1, sizeof *u);
 
+    u->store = &q->svc->store;
     if (snprintf(u->path, sizeof u->path, "%s/%s", dir, file) >= (int)sizeof u->path) {
         gw_free(u);
         return;
@@ -401,7 +403,7 @@ static void abort_rm_work_cb(struct gw_pool_job *job)
 {
     struct abort_op *ab = job->data;
 
-    s3__rmtree(ab->dir);
+    s3__store_path_rmtree(&ab->q->svc->store, ab->dir);
 }
 
 static void abort_rm_done_cb(struct gw_pool_job *job)

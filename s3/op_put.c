@@ -107,7 +107,7 @@ static void put_free(void *arg)
     /* Safety net only: the DISCARD step has normally removed the temp file already. */
     if (p->fd >= 0) {
         close(p->fd);
-        unlink(p->tmp_path);
+        s3__store_path_unlink(&p->q->svc->store, p->tmp_path);
     }
 }
 
@@ -501,7 +501,7 @@ static void publish_work_cb(struct gw_pool_job *job)
         close(p->fd);
         p->fd = -1;
         if (s3_path_key_is_marker(q->rt.key)) {
-            unlink(p->tmp_path); /* a marker publishes a directory, not the staged file */
+            s3__store_path_unlink(&q->svc->store, p->tmp_path); /* a marker publishes a dir */
         }
     }
 }
@@ -578,7 +578,7 @@ static void discard_work_cb(struct gw_pool_job *job)
 
     close(p->fd);
     p->fd = -1;
-    unlink(p->tmp_path);
+    s3__store_path_unlink(&p->q->svc->store, p->tmp_path);
 }
 
 static void answer_error(struct put_op *p)

@@ -1,8 +1,15 @@
 /* Atomic, durable publication of a staged file.
  *
- *   fsync(file) -> fstat -> record (xattr) -> mkdir parents ->
- *   conditions -> rename (or renameat2 NOREPLACE) -> record (sidecar) ->
- *   fsync(parent dirs)
+ *   fsync(file) -> fstat -> record (xattr) -> open bucket -> mkdir parents
+ *   (fsyncing each new one's parent) -> conditions -> rename (or renameat2
+ *   NOREPLACE) -> record (sidecar) -> fsync(the object's directory)
+ *
+ * Every step acts on fds (s3/store.h): the bucket is opened O_NOFOLLOW, each
+ * parent is made with mkdirat and opened O_NOFOLLOW from the one before, and
+ * the rename goes from the temp file's verified directory to the object's.
+ * A symlink met on the way refuses the write (GW_ERR_PATH_CONFLICT) before
+ * anything is created behind it; a symlink in the object's own place is
+ * replaced by the rename, never written through.
  *
  * A sidecar record is keyed by the object's name, not its inode, so it is
  * written only after the rename: written earlier, a refused write (a failed
@@ -22,6 +29,7 @@
 #include "obj.h"
 #include "path.h"
 #include "publish.h"
+#include "store.h"
 #include "unigw/err.h"
 
 int s3__write_all(int fd, const void *p, size_t n)
@@ -49,40 +57,33 @@ int s3__stage_create(struct s3_service *s, char *path, size_t cap, int *fd)
     if (rv != 0) {
         return rv;
     }
-    *fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+    *fd = s3__store_path_open(&s->store, path, O_CREAT | O_EXCL | O_RDWR, 0644);
     return *fd < 0 ? gw_err_from_errno(errno) : GW_OK;
 }
 
-/* mkdir each missing parent of @key inside the bucket dir; EEXIST on a
- * non-directory is the file-vs-directory conflict. */
-static int make_parents(struct s3_publish *p, const char *bucket_dir, bool *created)
+/* Open (making what is missing) the directory that will hold @rel's last
+ * component, beneath the bucket: *@leaf is that component.  A file or a
+ * symlink where a directory must be is the file-vs-directory conflict, and
+ * nothing is created behind a symlink. */
+static int open_parent(struct s3_publish *p, int bfd, char *rel, int *pfd, const char **leaf)
 {
-    struct gw_str dirs[S3_KEY_MAX_LEN / 2 + 1];
-    size_t n = 0;
-    char path[S3_PATH_MAX];
-    struct stat st;
+    char *slash = strrchr(rel, '/');
 
-    s3_path_parent_dirs(p->key, dirs, sizeof dirs / sizeof dirs[0], &n);
-    for (size_t i = 0; i < n; i++) {
-        int w = snprintf(path, sizeof path, "%s/%.*s", bucket_dir, (int)dirs[i].len, dirs[i].p);
-        if (w < 0 || (size_t)w >= sizeof path) {
-            return GW_ERR_KEY_TOO_LONG;
-        }
-        if (mkdir(path, 0755) == 0) {
-            *created = true;
-            continue;
-        }
-        if (errno == ENOTDIR) {
-            return GW_ERR_PATH_CONFLICT;
-        }
-        if (errno != EEXIST) {
-            return gw_err_from_errno(errno);
-        }
-        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            return GW_ERR_PATH_CONFLICT;
-        }
+    if (slash != NULL) {
+        *slash = '\0';
+        *leaf = slash + 1;
+    } else {
+        *leaf = rel;
     }
-    return GW_OK;
+    *pfd = s3__store_mkdirs(bfd, slash != NULL ? rel : "", 0755, p->svc->cfg.fsync, NULL);
+    if (slash != NULL) {
+        *slash = '/';
+    }
+    if (*pfd >= 0) {
+        return GW_OK;
+    }
+    return errno == ENOTDIR || errno == ELOOP || errno == EEXIST ? GW_ERR_PATH_CONFLICT
+                                                                 : gw_err_from_errno(errno);
 }
 
 static int check_if_match(struct s3_publish *p, struct gw_arena *a)
@@ -101,53 +102,59 @@ static int check_if_match(struct s3_publish *p, struct gw_arena *a)
     return s3__etag_matches(p->if_match, o.etag) ? GW_OK : GW_ERR_PRECONDITION_FAILED;
 }
 
-static int rename_into_place(struct s3_publish *p, const char *final)
+/* renameat2(RENAME_NOREPLACE), or linkat where the filesystem has no
+ * NOREPLACE (linkat also refuses to replace).  GW_ERR_PRECONDITION_FAILED
+ * when the name is taken; else -1/errno as rename would. */
+static int rename_noreplace(int tfd, const char *tmp, int pfd, const char *leaf)
 {
+    int rv = renameat2(tfd, tmp, pfd, leaf, RENAME_NOREPLACE);
+
+    if (rv != 0 && errno == EINVAL) {
+        rv = linkat(tfd, tmp, pfd, leaf, 0);
+        if (rv == 0) {
+            unlinkat(tfd, tmp, 0);
+        }
+    }
+    return rv != 0 && errno == EEXIST ? GW_ERR_PRECONDITION_FAILED : rv;
+}
+
+/* Move the staged file into the directory @pfd as @leaf.  The staged file
+ * is reached through its own verified parent in .unigw/tmp. */
+static int rename_into_place(struct s3_publish *p, int pfd, const char *leaf)
+{
+    const char *tmp;
+    const char *tmp_rel = s3__store_rel(&p->svc->store, p->tmp_path);
+    int tfd = tmp_rel != NULL ? s3__store_parent(p->svc->store.root_fd, tmp_rel, &tmp) : -1;
     struct stat st;
     int rv;
+    int e;
 
-    if (p->no_replace) {
-        rv = renameat2(AT_FDCWD, p->tmp_path, AT_FDCWD, final, RENAME_NOREPLACE);
-        if (rv != 0 && errno == EINVAL) {
-            /* No RENAME_NOREPLACE on this filesystem: link() also refuses to replace. */
-            rv = link(p->tmp_path, final);
-            if (rv == 0) {
-                unlink(p->tmp_path);
-            }
-        }
-        if (rv != 0 && errno == EEXIST) {
-            return GW_ERR_PRECONDITION_FAILED;
-        }
-    } else {
-        rv = rename(p->tmp_path, final);
+    if (tfd < 0) {
+        return GW_ERR_INTERNAL;
     }
-    if (rv == 0) {
-        return GW_OK;
+    rv = p->no_replace ? rename_noreplace(tfd, tmp, pfd, leaf) : renameat(tfd, tmp, pfd, leaf);
+    e = errno;
+    close(tfd);
+    if (rv >= 0) {
+        return rv; /* GW_OK or GW_ERR_PRECONDITION_FAILED */
     }
-    if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST || errno == ENOTDIR ||
-        (lstat(final, &st) == 0 && S_ISDIR(st.st_mode))) {
+    if (e == EISDIR || e == ENOTEMPTY || e == EEXIST || e == ENOTDIR ||
+        (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))) {
         return GW_ERR_PATH_CONFLICT;
     }
-    return gw_err_from_errno(errno);
+    return gw_err_from_errno(e);
 }
 
-static void parent_of(const char *path, char *out, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-
-    snprintf(out, cap, "%.*s", (int)n, path);
-}
-
-static int publish_marker(struct s3_publish *p, const char *final)
+/* A marker key is the directory itself; it carries the record. */
+static int publish_marker(struct s3_publish *p, int pfd, const char *leaf)
 {
     int fd;
     int rv;
 
-    if (mkdir(final, 0755) != 0 && errno != EEXIST) {
+    if (mkdirat(pfd, leaf, 0755) != 0 && errno != EEXIST) {
         return errno == ENOTDIR ? GW_ERR_PATH_CONFLICT : gw_err_from_errno(errno);
     }
-    fd = open(final, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    fd = openat(pfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         return errno == ENOTDIR || errno == ELOOP ? GW_ERR_PATH_CONFLICT : gw_err_from_errno(errno);
     }
@@ -174,53 +181,54 @@ static int prepare_record(struct s3_publish *p)
     return s3_objmeta_store(&p->svc->store, p->fd, p->bucket, p->key, p->meta);
 }
 
-int s3__publish(struct s3_publish *p, struct gw_arena *a)
+/* Everything after the bucket is open: parents, conditions, the rename,
+ * the sidecar, the directory fsync. */
+static int publish_in(struct s3_publish *p, struct gw_arena *a, int bfd, char *rel)
 {
-    char bucket_dir[S3_PATH_MAX];
-    char final[S3_PATH_MAX];
-    char dir[S3_PATH_MAX];
-    bool created = false;
-    struct stat st;
     bool is_marker = s3_path_key_is_marker(p->key);
-    int rv;
+    const char *leaf;
+    int pfd = -1;
+    int rv = is_marker ? GW_OK : prepare_record(p);
 
-    if (RAND_bytes(p->meta->object_id, sizeof p->meta->object_id) != 1) {
-        return GW_ERR_INTERNAL;
-    }
-    rv = s3_path_for_bucket(bucket_dir, sizeof bucket_dir, p->svc->mount, p->bucket);
     if (rv == 0) {
-        rv = s3_path_for_key(final, sizeof final, p->svc->mount, p->bucket, p->key);
-    }
-    if (rv != 0) {
-        return rv;
-    }
-    if (stat(bucket_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return GW_ERR_NO_SUCH_BUCKET;
-    }
-    rv = is_marker ? GW_OK : prepare_record(p);
-    if (rv == 0) {
-        rv = make_parents(p, bucket_dir, &created);
+        rv = open_parent(p, bfd, rel, &pfd, &leaf);
     }
     if (rv == 0) {
         rv = check_if_match(p, a);
     }
     if (rv == 0) {
-        rv = is_marker ? publish_marker(p, final) : rename_into_place(p, final);
+        rv = is_marker ? publish_marker(p, pfd, leaf) : rename_into_place(p, pfd, leaf);
     }
     if (rv == 0 && !is_marker && !p->svc->store.use_xattr) {
         rv = s3_objmeta_store(&p->svc->store, p->fd, p->bucket, p->key, p->meta);
     }
-    if (rv != 0 || !p->svc->cfg.fsync) {
+    /* New parents reached disk as they were made (s3__store_mkdirs). */
+    if (rv == 0 && p->svc->cfg.fsync && fsync(pfd) != 0 && errno != EINVAL) {
+        rv = gw_err_from_errno(errno);
+    }
+    if (pfd >= 0) {
+        close(pfd);
+    }
+    return rv;
+}
+
+int s3__publish(struct s3_publish *p, struct gw_arena *a)
+{
+    char rel[S3_PATH_MAX];
+    int bfd = -1;
+    int rv;
+
+    if (RAND_bytes(p->meta->object_id, sizeof p->meta->object_id) != 1) {
+        return GW_ERR_INTERNAL;
+    }
+    rv = s3_path_key_rel(rel, sizeof rel, p->key);
+    if (rv == 0) {
+        rv = s3__store_bucket(&p->svc->store, p->bucket, &bfd);
+    }
+    if (rv != 0) {
         return rv;
     }
-    parent_of(final, dir, sizeof dir);
-    rv = s3__fsync_dir(dir);
-    /* New directories must reach disk in their parents too, up to the bucket. */
-    while (rv == 0 && created && strlen(dir) > strlen(bucket_dir)) {
-        char up[S3_PATH_MAX];
-        parent_of(dir, up, sizeof up);
-        memcpy(dir, up, strlen(up) + 1);
-        rv = s3__fsync_dir(dir);
-    }
+    rv = publish_in(p, a, bfd, rel);
+    close(bfd);
     return rv;
 }

@@ -1,5 +1,7 @@
 /* The background MD5 thread: a mutex-protected FIFO of "bucket\0key"
- * strings, one worker thread, a condition variable.  See rehash.h. */
+ * strings, one worker thread, a condition variable.  See rehash.h.  The
+ * file is opened beneath its bucket's fd with no symlink on the way
+ * (s3/store.h), so the record can only land on a file of the bucket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -8,6 +10,7 @@
 
 #include "path.h"
 #include "rehash.h"
+#include "store.h"
 #include "unigw/alloc.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
@@ -58,21 +61,39 @@ static int hash_fd(int fd, unsigned char md5[GW_MD5_LEN])
     return n < 0 ? GW_ERR_IO : GW_OK;
 }
 
+/* Open the plain file @key beneath its bucket directory, never through a
+ * symlink (the record is then written on this fd, so on this file only). */
+static int open_object(const struct s3_objstore *store, struct gw_str bucket, struct gw_str key,
+                       int *fd)
+{
+    char rel[S3_PATH_MAX];
+    int bfd = -1;
+    int rv = s3_path_key_rel(rel, sizeof rel, key);
+
+    if (rv == 0 && s3_path_key_is_marker(key)) {
+        rv = GW_ERR_NOT_FOUND;
+    }
+    if (rv == 0) {
+        rv = s3__store_bucket(store, bucket, &bfd);
+    }
+    if (rv != 0) {
+        return rv == GW_ERR_NO_SUCH_BUCKET ? GW_ERR_NOT_FOUND : rv;
+    }
+    *fd = s3__store_openat(bfd, rel, O_RDONLY, 0);
+    close(bfd);
+    return *fd < 0 ? GW_ERR_NOT_FOUND : GW_OK;
+}
+
 int s3_rehash_one(const struct s3_objstore *store, struct gw_str bucket, struct gw_str key)
 {
-    char path[S3_PATH_MAX];
     struct s3_objmeta m;
     struct stat before;
     struct stat after;
-    int fd;
-    int rv = s3_path_for_key(path, sizeof path, store->root, bucket, key);
+    int fd = -1;
+    int rv = open_object(store, bucket, key, &fd);
 
-    if (rv != 0 || s3_path_key_is_marker(key)) {
-        return rv != 0 ? rv : GW_ERR_NOT_FOUND;
-    }
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        return GW_ERR_NOT_FOUND;
+    if (rv != 0) {
+        return rv;
     }
     memset(&m, 0, sizeof m);
     rv = fstat(fd, &before) == 0 && S_ISREG(before.st_mode) ? GW_OK : GW_ERR_NOT_FOUND;

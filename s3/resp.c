@@ -2,11 +2,14 @@
  * x-amz-request-id, the error document and the end of the exchange are
  * handled once.  A body is written from q->body_out, which lives until the
  * write completes; the exchange ends in the write callback. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "req.h"
+#include "store.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
 
@@ -151,16 +154,16 @@ void s3_req_errmsg(struct s3_req *q, const char *fmt, ...)
 
 int s3__bucket_stat(struct s3_service *s, struct gw_str bucket, struct stat *st)
 {
-    char path[4096];
-    int n = snprintf(path, sizeof path, "%s/%.*s", s->mount, (int)bucket.len, bucket.p);
+    int fd = -1;
+    int rv = s3__store_bucket(&s->store, bucket, &fd); /* a top-level symlink is no bucket */
 
-    if (n < 0 || (size_t)n >= sizeof path) {
-        return GW_ERR_NO_SUCH_BUCKET;
+    if (rv == 0 && fstat(fd, st) != 0) {
+        rv = gw_err_from_errno(errno);
     }
-    if (stat(path, st) != 0 || !S_ISDIR(st->st_mode)) {
-        return GW_ERR_NO_SUCH_BUCKET;
+    if (fd >= 0) {
+        close(fd);
     }
-    return GW_OK;
+    return rv == GW_ERR_INVALID_BUCKET_NAME ? GW_ERR_NO_SUCH_BUCKET : rv;
 }
 
 /* Small-body reader: accumulate into body_out's sibling buffer in the arena. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,6 +27,7 @@
 #include "req.h"
 #include "sigv2.h"
 #include "sigv4.h"
+#include "store.h"
 #include "unigw/alloc.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
@@ -54,13 +56,17 @@ static char *dup_or_null(const char *s)
 
 /* Temp files named for this node cannot belong to a live request at start:
  * they are what a crash or kill -9 left behind. */
-static void remove_stale_temps(struct s3_service *s, const char *tmp_dir)
+static void remove_stale_temps(struct s3_service *s)
 {
-    DIR *d = opendir(tmp_dir);
+    int fd = s3__store_openat(s->store.root_fd, S3_RESERVED_DIR "/tmp", O_RDONLY | O_DIRECTORY, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
     size_t n = strlen(s->node_id);
     size_t removed = 0;
 
+    if (d == NULL && fd >= 0) {
+        close(fd);
+    }
     while (d != NULL && (e = readdir(d)) != NULL) {
         if (strncmp(e->d_name, s->node_id, n) == 0 && e->d_name[n] == '-' &&
             unlinkat(dirfd(d), e->d_name, 0) == 0) {
@@ -75,12 +81,27 @@ static void remove_stale_temps(struct s3_service *s, const char *tmp_dir)
     }
 }
 
+/* The reserved tree must exist before any upload can stage a temp file; it
+ * is made beneath the root fd like everything else on the mount. */
+static int reserved_tree_make(struct s3_service *s)
+{
+    int fd = s3__store_mkdirs(s->store.root_fd, S3_RESERVED_DIR "/tmp", 0755, false, NULL);
+
+    if (fd < 0) {
+        GW_LOG(GW_LOG_ERROR, "s3", "msg=\"cannot create %s/" S3_RESERVED_DIR "/tmp: %s\"",
+               s->mount, strerror(errno));
+        return GW_ERR_IO;
+    }
+    close(fd);
+    return GW_OK;
+}
+
 int s3_service_create(const struct s3_config *cfg, struct meta *meta,
                       struct meta_proposer *proposer, struct s3_service **out)
 {
     struct s3_service *s = gw_calloc(1, sizeof *s);
-    char tmp[4096];
 
+    s->store.root_fd = -1;
     s->cfg = *cfg;
     s->mount = gw_strdup(cfg->mount);
     s->region = gw_strdup(cfg->region ? cfg->region : "us-east-1");
@@ -93,18 +114,18 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
     s->meta = meta;
     s->proposer = proposer;
     s->policy_cache = s3_policy_cache_create(0);
-    /* The reserved tree must exist before any upload can stage a temp file. */
-    snprintf(tmp, sizeof tmp, "%s/.unigw", s->mount);
-    mkdir(tmp, 0755);
-    snprintf(tmp, sizeof tmp, "%s/.unigw/tmp", s->mount);
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-        GW_LOG(GW_LOG_ERROR, "s3", "msg=\"cannot create %s: %s\"", tmp, strerror(errno));
+    if (s3_objstore_open(&s->store, s->mount) != 0) {
+        GW_LOG(GW_LOG_ERROR, "s3", "msg=\"cannot open the mount %s: %s\"", s->mount,
+               strerror(errno));
         s3_service_destroy(s);
         return GW_ERR_IO;
     }
-    remove_stale_temps(s, tmp);
-    s->store.root = s->mount;
-    s->store.use_xattr = cfg->xattrs != S3_XATTRS_OFF && s3_objstore_probe_xattr(s->mount);
+    if (reserved_tree_make(s) != 0) {
+        s3_service_destroy(s);
+        return GW_ERR_IO;
+    }
+    remove_stale_temps(s);
+    s->store.use_xattr = cfg->xattrs != S3_XATTRS_OFF && s3_objstore_probe_xattr(&s->store);
     if (cfg->xattrs == S3_XATTRS_ON && !s->store.use_xattr) {
         GW_LOG(GW_LOG_ERROR, "s3", "msg=\"[storage] xattrs = on, but %s has no user xattrs\"",
                s->mount);
@@ -130,6 +151,7 @@ void s3_service_destroy(struct s3_service *s)
     }
     s3_rehash_destroy(s->rehash);
     s3_list_cache_destroy(s->list_cache);
+    s3_objstore_close(&s->store);
     gw_free(s->mount);
     gw_free(s->region);
     gw_free(s->vhost_domain);

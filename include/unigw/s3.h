@@ -202,10 +202,12 @@ int s3_authenticate(struct s3_service *s, const struct s3_http_request *r, struc
 /* Blocking bucket-directory helpers (call them on a pool worker).  They are
  * what CreateBucket and DeleteBucket do on the mount.
  * s3_bucket_dir_create: GW_OK, GW_ERR_INVALID_BUCKET_NAME, GW_ERR_EXISTS (the
- * directory is there already) or an I/O error.
+ * directory is there already), GW_ERR_BUCKET_EXISTS (the name is taken by a
+ * symlink or a file, which is no bucket) or an I/O error.
  * s3_bucket_dir_remove: GW_OK, GW_ERR_NO_SUCH_BUCKET, GW_ERR_BUCKET_NOT_EMPTY
  * or an I/O error; the bucket's sidecar metadata directory goes with it.
- * s3_bucket_dir_exists: GW_OK or GW_ERR_NO_SUCH_BUCKET (or an I/O error).
+ * s3_bucket_dir_exists: GW_OK or GW_ERR_NO_SUCH_BUCKET (or an I/O error); a
+ * top-level symlink is no bucket for any of them.
  * s3_bucket_dir_list: the names of the bucket directories on the mount,
  * sorted, in @a (views valid while @a lives). */
 int s3_bucket_dir_create(struct s3_service *s, struct gw_str name);

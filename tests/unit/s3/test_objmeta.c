@@ -454,7 +454,7 @@ static void make_tmp_dir(const struct fixture *f)
 static void objmeta_xattr_store_load(void **state)
 {
     struct fixture *f = *state;
-    struct s3_objstore store = {.root = f->root, .root_fd = -1, .use_xattr = true};
+    struct s3_objstore store;
     struct s3_objmeta in;
     struct s3_objmeta out;
     char path[128];
@@ -462,7 +462,10 @@ static void objmeta_xattr_store_load(void **state)
     int fd;
 
     make_tmp_dir(f);
-    if (!s3_objstore_probe_xattr(f->root)) {
+    assert_int_equal(s3_objstore_open(&store, f->root), GW_OK);
+    store.use_xattr = true;
+    if (!s3_objstore_probe_xattr(&store)) {
+        s3_objstore_close(&store);
         skip(); /* this filesystem has no user xattrs; the sidecar test covers it */
     }
     snprintf(path, sizeof path, "%s/obj", f->root);
@@ -494,18 +497,20 @@ static void objmeta_xattr_store_load(void **state)
     s3_objmeta_forget(&store, GW_STR("b"), GW_STR("obj"));
     assert_true(fgetxattr(fd, S3_OBJMETA_XATTR, raw, sizeof raw) == 1);
     close(fd);
+    s3_objstore_close(&store);
 }
 
 /* Records as sidecar files <root>/.unigw/meta/<bucket>/<key>#unigw. */
 static void objmeta_sidecar_store_load(void **state)
 {
     struct fixture *f = *state;
-    struct s3_objstore store = {.root = f->root, .root_fd = -1, .use_xattr = false};
+    struct s3_objstore store;
     struct s3_objmeta in;
     struct s3_objmeta out;
     char path[256];
     struct stat st;
 
+    assert_int_equal(s3_objstore_open(&store, f->root), GW_OK);
     sample_fill(&in);
     assert_int_equal(s3_objmeta_load(&store, -1, GW_STR("bkt"), GW_STR("a/b/c"), &f->a, &out),
                      GW_ERR_NOT_FOUND);
@@ -544,6 +549,45 @@ static void objmeta_sidecar_store_load(void **state)
     assert_int_equal(s3_objmeta_load(&store, -1, GW_STR("bkt"), GW_STR("d#unigw/x"), &f->a,
                                      &out),
                      GW_ERR_NOT_FOUND);
+    assert_true(s3_objmeta_sidecar_exists(&store, GW_STR("bkt"), GW_STR("d/")));
+    assert_false(s3_objmeta_sidecar_exists(&store, GW_STR("bkt"), GW_STR("a/b/c")));
+    s3_objstore_close(&store);
+}
+
+/* A symlink planted in the sidecar tree is never followed: records behind
+ * it are neither read, written nor removed. */
+static void objmeta_sidecar_symlink(void **state)
+{
+    struct fixture *f = *state;
+    struct s3_objstore store;
+    struct s3_objmeta in;
+    struct s3_objmeta out;
+    char path[256];
+    char target[256];
+    struct stat st;
+
+    assert_int_equal(s3_objstore_open(&store, f->root), GW_OK);
+    sample_fill(&in);
+    /* A real record outside the tree, reachable only through a link. */
+    snprintf(target, sizeof target, "%s/outside", f->root);
+    assert_int_equal(mkdir(target, 0755), 0);
+    assert_int_equal(s3_objmeta_store(&store, -1, GW_STR("real"), GW_STR("k"), &in), GW_OK);
+    snprintf(path, sizeof path, "%s/.unigw/meta/real/k#unigw", f->root);
+    snprintf(target, sizeof target, "%s/outside/k#unigw", f->root);
+    assert_int_equal(rename(path, target), 0);
+    snprintf(path, sizeof path, "%s/.unigw/meta/lnk", f->root);
+    snprintf(target, sizeof target, "%s/outside", f->root);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(s3_objmeta_load(&store, -1, GW_STR("lnk"), GW_STR("k"), &f->a, &out),
+                     GW_ERR_NOT_FOUND);
+    assert_false(s3_objmeta_sidecar_exists(&store, GW_STR("lnk"), GW_STR("k")));
+    assert_int_not_equal(s3_objmeta_store(&store, -1, GW_STR("lnk"), GW_STR("new"), &in), GW_OK);
+    s3_objmeta_forget(&store, GW_STR("lnk"), GW_STR("k"));
+    snprintf(path, sizeof path, "%s/outside/k#unigw", f->root);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/outside/new#unigw", f->root);
+    assert_int_not_equal(stat(path, &st), 0);
+    s3_objstore_close(&store);
 }
 
 /* The probe needs <root>/.unigw/tmp and leaves nothing behind. */
@@ -552,10 +596,13 @@ static void objmeta_probe(void **state)
     struct fixture *f = *state;
     char path[128];
     struct stat st;
+    struct s3_objstore store;
 
-    assert_false(s3_objstore_probe_xattr(f->root));
+    assert_int_equal(s3_objstore_open(&store, f->root), GW_OK);
+    assert_false(s3_objstore_probe_xattr(&store));
     make_tmp_dir(f);
-    (void)s3_objstore_probe_xattr(f->root); /* either answer is valid here */
+    (void)s3_objstore_probe_xattr(&store); /* either answer is valid here */
+    s3_objstore_close(&store);
     snprintf(path, sizeof path, "%s/.unigw/tmp/xattr-probe-%d", f->root, (int)getpid());
     assert_int_not_equal(stat(path, &st), 0);
 }
@@ -575,6 +622,7 @@ int main(void)
         cmocka_unit_test(objmeta_cksum_mapping),
         cmocka_unit_test_setup_teardown(objmeta_xattr_store_load, setup, teardown),
         cmocka_unit_test_setup_teardown(objmeta_sidecar_store_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(objmeta_sidecar_symlink, setup, teardown),
         cmocka_unit_test_setup_teardown(objmeta_probe, setup, teardown),
     };
 

@@ -72,8 +72,8 @@ static int setup_mode(void **state, bool want_xattr)
     f->svc.cfg.mount = f->root;
     f->svc.cfg.node_id = "n1";
     f->svc.cfg.fsync = true; /* exercise the directory fsync walk too */
-    f->svc.store.root = f->root;
-    f->svc.store.use_xattr = want_xattr && s3_objstore_probe_xattr(f->root);
+    assert_int_equal(s3_objstore_open(&f->svc.store, f->root), GW_OK);
+    f->svc.store.use_xattr = want_xattr && s3_objstore_probe_xattr(&f->svc.store);
     *state = f;
     return 0;
 }
@@ -92,6 +92,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    s3_objstore_close(&f->svc.store);
     nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     gw_arena_release(&f->a);
     free(f);
@@ -386,6 +387,57 @@ static void publish_stage(void **state)
     assert_int_equal(mkdir(prefix, 0755), 0);
 }
 
+/* A write through a directory symlink (to outside the mount, to another
+ * bucket) or into a top-level symlink is refused and creates nothing behind
+ * the link; a symlink in the object's own place is replaced, not written
+ * through. */
+static void publish_through_symlink(void **state)
+{
+    struct fixture *f = *state;
+    char out[128];
+    char path[256];
+    DIR *d;
+    struct dirent *e;
+    struct stat st;
+    int n = 0;
+
+    snprintf(out, sizeof out, "%s-out", f->root);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(path, sizeof path, "%s/bkt/lnk", f->root);
+    assert_int_equal(symlink(out, path), 0);
+    snprintf(path, sizeof path, "%s/other", f->root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/bkt/rel", f->root);
+    assert_int_equal(symlink("../other", path), 0);
+    snprintf(path, sizeof path, "%s/toplnk", f->root);
+    assert_int_equal(symlink(out, path), 0);
+    snprintf(path, sizeof path, "%s/bkt/flnk", f->root);
+    assert_int_equal(symlink(out, path), 0);
+    assert_int_equal(publish(f, "bkt", "lnk/x", "evil", NULL), GW_ERR_PATH_CONFLICT);
+    assert_int_equal(publish(f, "bkt", "lnk/deep/x", "evil", NULL), GW_ERR_PATH_CONFLICT);
+    assert_int_equal(publish(f, "bkt", "lnk/", "", NULL), GW_ERR_PATH_CONFLICT);
+    assert_int_equal(publish(f, "bkt", "lnk/d/", "", NULL), GW_ERR_PATH_CONFLICT);
+    assert_int_equal(publish(f, "bkt", "rel/x", "evil", NULL), GW_ERR_PATH_CONFLICT);
+    assert_int_equal(publish(f, "toplnk", "x", "evil", NULL), GW_ERR_NO_SUCH_BUCKET);
+    d = opendir(out);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    assert_int_equal(n, 0);
+    snprintf(path, sizeof path, "%s/other", f->root);
+    assert_int_equal(rmdir(path), 0); /* still empty */
+    /* "flnk" itself is replaced by the object: the link is gone, out/ untouched. */
+    assert_int_equal(publish(f, "bkt", "flnk", "obj", NULL), GW_OK);
+    assert_file(f, "bkt/flnk", "obj");
+    snprintf(path, sizeof path, "%s/bkt/flnk", f->root);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(n_staged(f), 0);
+    assert_int_equal(rmdir(out), 0);
+}
+
 #define BOTH(fn)                                                                                   \
     cmocka_unit_test_setup_teardown(fn, setup_xattr, teardown),                                    \
         cmocka_unit_test_setup_teardown(fn, setup_sidecar, teardown)
@@ -395,8 +447,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         BOTH(publish_visible), BOTH(publish_parents),  BOTH(publish_path_conflict),
         BOTH(publish_no_replace), BOTH(publish_if_match), BOTH(publish_no_bucket),
-        BOTH(publish_marker),  cmocka_unit_test_setup_teardown(publish_stage, setup_sidecar,
-                                                               teardown),
+        BOTH(publish_marker),  BOTH(publish_through_symlink),
+        cmocka_unit_test_setup_teardown(publish_stage, setup_sidecar, teardown),
     };
 
     return cmocka_run_group_tests_name("s3/publish", tests, NULL, NULL);

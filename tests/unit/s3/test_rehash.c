@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,8 +64,8 @@ static int setup_mode(void **state, bool want_xattr)
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/bkt", f->root);
     mkdir(path, 0755);
-    f->store.root = f->root;
-    f->store.use_xattr = want_xattr && s3_objstore_probe_xattr(f->root);
+    assert_int_equal(s3_objstore_open(&f->store, f->root), GW_OK);
+    f->store.use_xattr = want_xattr && s3_objstore_probe_xattr(&f->store);
     *state = f;
     return 0;
 }
@@ -83,6 +84,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    s3_objstore_close(&f->store);
     nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
     gw_arena_release(&f->a);
     free(f);
@@ -194,6 +196,34 @@ static void rehash_one_not_found(void **state)
                      GW_ERR_INVALID_KEY);
     assert_int_equal(s3_rehash_one(&f->store, GW_STR(".unigw"), GW_STR("tmp")),
                      GW_ERR_INVALID_BUCKET_NAME);
+}
+
+/* A key through a directory symlink (to outside the mount), or in a
+ * top-level symlink "bucket", is not hashed, and no record lands behind the
+ * link (an xattr or a sidecar on the outside file). */
+static void rehash_one_through_symlink(void **state)
+{
+    struct fixture *f = *state;
+    char out[128];
+    char path[256];
+    char raw[8];
+
+    snprintf(out, sizeof out, "%s-out", f->root);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(path, sizeof path, "%s/f", out);
+    assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0644)), 0);
+    key_path(f, "lnk", path, sizeof path);
+    assert_int_equal(symlink(out, path), 0);
+    snprintf(path, sizeof path, "%s/toplnk", f->root);
+    assert_int_equal(symlink(out, path), 0);
+    assert_int_equal(s3_rehash_one(&f->store, GW_STR("bkt"), GW_STR("lnk/f")), GW_ERR_NOT_FOUND);
+    assert_int_equal(s3_rehash_one(&f->store, GW_STR("toplnk"), GW_STR("f")), GW_ERR_NOT_FOUND);
+    snprintf(path, sizeof path, "%s/f", out);
+    assert_true(getxattr(path, S3_OBJMETA_XATTR, raw, sizeof raw) < 0);
+    assert_false(s3_objmeta_sidecar_exists(&f->store, GW_STR("bkt"), GW_STR("lnk/f")));
+    assert_false(s3_objmeta_sidecar_exists(&f->store, GW_STR("toplnk"), GW_STR("f")));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(out), 0);
 }
 
 struct appender {
@@ -453,6 +483,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rehash_one_plain, setup_xattr, teardown),
         cmocka_unit_test_setup_teardown(rehash_one_plain, setup_sidecar, teardown),
         cmocka_unit_test_setup_teardown(rehash_one_not_found, setup_xattr, teardown),
+        cmocka_unit_test_setup_teardown(rehash_one_through_symlink, setup_xattr, teardown),
+        cmocka_unit_test_setup_teardown(rehash_one_through_symlink, setup_sidecar, teardown),
         cmocka_unit_test_setup_teardown(rehash_one_changing, setup_sidecar, teardown),
         cmocka_unit_test_setup_teardown(rehash_thread_processes, setup_xattr, teardown),
         cmocka_unit_test_setup_teardown(rehash_thread_dedup, setup_sidecar, teardown),
