@@ -257,6 +257,9 @@ void bench_worker_close(struct bench_worker *w)
     for (size_t i = 0; i < w->n_conns; i++) {
         bench_conn_free(&w->conns[i]);
     }
+    for (size_t i = 0; i < BENCH_HEAD_CACHE; i++) {
+        gw_buf_free(&w->head_cache[i].head);
+    }
     gw_free(w->conns);
     gw_free(w->slots);
     w->conns = NULL;
