@@ -104,7 +104,7 @@ void bench_report_table(const struct bench_summary *s, FILE *out)
                     (unsigned long long)s->stats[i].n_err, s->stats[i].first_err);
         }
     }
-    if (s->machine.is_busy) {
+    if (s->machine.is_busy && out != stderr) { /* main warned on stderr already */
         fprintf(out, "warning: load average %.2f on %ld cores before the run: the machine was "
                      "busy, the figures are noisy\n",
                 s->machine.load_before[0], s->machine.n_cores);
