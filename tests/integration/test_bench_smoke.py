@@ -18,14 +18,15 @@ def bench_bin():
     return path
 
 
-def bench(gw, *args, secret=None, expect=0):
-    """Run unigw-bench with --json against @gw's node; the parsed JSON (None when the run
-    printed none) and stderr."""
+def bench(gw, *args, secret=None, expect=0, targets=None):
+    """Run unigw-bench with --json against @gw's first node (or @targets); the parsed JSON
+    (None when the run printed none) and stderr."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "UNIGW_BENCH_ACCESS_KEY": gw.access_key,
            "UNIGW_BENCH_SECRET_KEY": secret or gw.secret_key,
            "ASAN_OPTIONS": "detect_leaks=1"}
-    argv = [bench_bin(), "--target", gw.node.hostport, "--json", "--threads", "2"] + list(args)
+    argv = [bench_bin(), "--target", targets or gw.node.hostport, "--json", "--threads", "2"]
+    argv += list(args)
     p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=120)
     err = p.stderr.decode(errors="replace")
@@ -132,3 +133,21 @@ def test_multipart_and_mixed(gw):
     assert doc["errors"] == 0
     for name in ("GET", "STAT", "PUT", "DELETE", "LIST"):
         check_row(op(doc, name))
+
+
+def test_targets_spread_over_three_nodes(gw_factory):
+    """With three targets every node serves a third of the connections: each node's access
+    log has PUTs, and together they are exactly the PUTs the JSON counts."""
+    c = gw_factory(nodes=3)
+    bucket = util.unique_bucket("bench")
+    targets = ",".join(n.hostport for n in c.nodes)
+    doc, _ = bench(c, "-w", "put", "-c", "6", "-d", "1s", "-b", bucket, "--create-bucket",
+                   targets=targets)
+    assert doc["config"]["targets"] == [n.hostport for n in c.nodes]
+    row = op(doc, "PUT")
+    check_row(row, 4096)
+    served = [sum(1 for line in n.log_text().splitlines()
+                  if "op=PutObject" in line and "status=200" in line and bucket in line)
+              for n in c.nodes]
+    assert all(s > 0 for s in served), served
+    assert sum(served) == row["ops"], (served, row["ops"])
