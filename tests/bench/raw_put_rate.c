@@ -183,6 +183,30 @@ static int usage(void)
     return 2;
 }
 
+/* The options after DIR into @r, @counts and @seconds; false on anything unknown. */
+static bool parse_args(int argc, char **argv, struct rate_run *r, unsigned *counts,
+                       unsigned *n_counts, double *seconds)
+{
+    if (argc % 2 != 0) {
+        return false; /* argv[0], DIR, then option-value pairs */
+    }
+    for (int i = 2; i + 1 < argc; i += 2) {
+        const char *opt = argv[i], *v = argv[i + 1];
+
+        if (strcmp(opt, "--threads") == 0 && parse_counts(v, counts, n_counts) == 0) {
+            continue;
+        }
+        if (strcmp(opt, "--seconds") == 0 && (*seconds = atof(v)) > 0) {
+            continue;
+        }
+        if (strcmp(opt, "--size") == 0 && (r->size = strtoul(v, NULL, 10)) > 0) {
+            continue;
+        }
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     unsigned counts[MAX_COUNTS] = {1, 8, 64}, n_counts = 3, best_n = 0;
@@ -190,26 +214,10 @@ int main(int argc, char **argv)
     double seconds = 3, best = 0;
     char *buf;
 
-    if (argc < 2 || argv[1][0] == '-') {
+    if (argc < 2 || argv[1][0] == '-' || !parse_args(argc, argv, &r, counts, &n_counts, &seconds)) {
         return usage();
     }
     r.dir = argv[1];
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--threads") == 0 &&
-            parse_counts(argv[i + 1], counts, &n_counts) == 0) {
-            continue;
-        }
-        if (strcmp(argv[i], "--seconds") == 0 && (seconds = atof(argv[i + 1])) > 0) {
-            continue;
-        }
-        if (strcmp(argv[i], "--size") == 0 && (r.size = strtoul(argv[i + 1], NULL, 10)) > 0) {
-            continue;
-        }
-        return usage();
-    }
-    if (argc % 2 != 0) {
-        return usage();
-    }
     buf = malloc(r.size);
     if (buf == NULL) {
         die("malloc", "buffer");

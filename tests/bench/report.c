@@ -204,6 +204,7 @@ static json_t *machine_json(const struct bench_machine *m, bool *ok)
 
 int bench_report_json(const struct bench_summary *s, FILE *out)
 {
+    const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9);
     json_t *root = json_object(), *ops = json_array();
     bool ok = root != NULL && ops != NULL;
     uint64_t n_err = 0;
@@ -223,8 +224,7 @@ int bench_report_json(const struct bench_summary *s, FILE *out)
     set(root, "elapsed_s", json_real(s->elapsed_s), &ok);
     set(root, "errors", json_integer((json_int_t)n_err), &ok);
     set(root, "ops", ops, &ok);
-    if (ok && json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) !=
-                  0) {
+    if (ok && json_dumpf(root, out, flags) != 0) {
         ok = false;
     }
     fputc('\n', out);
