@@ -12,7 +12,7 @@ DEB_PKGS=(
     libuv1-dev libraft-dev liblmdb-dev lmdb-utils libssl-dev libxml2-dev
     libcmocka-dev node-llhttp libjansson-dev libinih-dev libisal-dev
     python3 python3-pytest python3-boto3 python3-botocore awscli s3cmd rclone
-    s3fs fuse3 curl nginx-light wrk iproute2 util-linux xxd nftables dnsmasq-base
+    s3fs fuse3 curl nginx-light openssl iproute2 util-linux xxd nftables dnsmasq-base
     systemd
 )
 

@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # unigw benchmark: `make bench` runs `bash tests/bench/run.sh BUILD_DIR`.
 #
-# Each figure is measured next to nginx on the same machine in the same run, on loopback,
-# with the same bytes on the same disk, and printed as a ratio unigw/nginx:
+# Every figure is measured next to its reference on the same machine in the same run, on
+# loopback, on the same disk, and printed as a ratio (workload | unigw | reference | ratio):
 #   1. 1 GiB PUT on one connection (presigned UNSIGNED-PAYLOAD; header-signed with the hex
 #      SHA-256 that unigw verifies; presigned on a second unigw with [storage] fsync = false)
-#      versus nginx's dav module storing a PUT body (temp file, then rename, no fsync);
+#      versus nginx's dav module storing a PUT body (temp file, then rename, no fsync), and
+#      the signed/unsigned rows also versus one core's MD5 throughput (`openssl speed md5`,
+#      bytes per CPU second);
 #   2. 1 GiB GET on one connection (presigned URL) versus nginx serving the same file
 #      (sendfile on; nginx's root is unigw's mount, so it is the very same file);
-#   3. 4 KiB GET, wrk -c64 -t2, requests/s and latency p50/p99, versus nginx on the same file.
-#   4. metadata writes on one node vs the three-node Raft cluster and kill -9 of the leader
-#      (tests/bench/cluster_bench.py, a table of its own; no nginx counterpart).
+#   3. 4 KiB GET, unigw-bench -c64 (presigned, so every request's signature is checked),
+#      req/s and latency p50/p99/p99.9, versus nginx (plain HTTP) on the same file;
+#   4. 4 KiB PUT of new keys, unigw-bench -c64 (header-signed, SHA-256 of the body
+#      verified, fsync on), versus raw_put_rate: the best of 1, 8 and 64 threads doing
+#      create + write + fsync + rename + fsync(dir) in one directory of the same file system
+#      (measured right before and right after; the higher is the reference);
+#   5. metadata writes on one node vs the three-node Raft cluster and kill -9 of the leader
+#      (tests/bench/cluster_bench.py, a table of its own).
 # Servers, ports, files and configs live in one temp dir; everything is stopped and removed
 # on exit.  See tests/bench/README.md for the meaning of every number.
 #
 # Knobs (environment): UNIGW_BENCH_REPEAT (runs per 1 GiB transfer, median reported; 3),
-# UNIGW_BENCH_WRK_SECONDS (10), UNIGW_BENCH_BIG_MIB (1024), UNIGW_BENCH_TMP (/tmp),
+# UNIGW_BENCH_SECONDS (each unigw-bench run; 10; UNIGW_BENCH_WRK_SECONDS is read too),
+# UNIGW_BENCH_CONNS (64), UNIGW_BENCH_RAW_SECONDS (each raw_put_rate thread count; 2),
+# UNIGW_BENCH_BIG_MIB (1024), UNIGW_BENCH_TMP (/tmp), UNIGW_BENCH_CLUSTER (1: run 5; 0: skip),
 # UNIGW_BENCH_CONFIG (an extra unigw --config file for both unigw instances).
 set -euo pipefail
 
@@ -25,15 +34,21 @@ build=${1:-build}
 case "$build" in /*) ;; *) build="$top/$build" ;; esac
 BIN="$build/unigw"
 PY=/usr/bin/python3
+UB="$build/unigw-bench"
+RAW="$build/raw_put_rate"
 REPEAT=${UNIGW_BENCH_REPEAT:-3}
-WRK_SECONDS=${UNIGW_BENCH_WRK_SECONDS:-10}
+SECONDS_EACH=${UNIGW_BENCH_SECONDS:-${UNIGW_BENCH_WRK_SECONDS:-10}}
+CONNS=${UNIGW_BENCH_CONNS:-64}
+RAW_SECONDS=${UNIGW_BENCH_RAW_SECONDS:-2}
 BIG_MIB=${UNIGW_BENCH_BIG_MIB:-1024}
 BUCKET=bench
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-[ -x "$BIN" ] || die "$BIN is not an executable (run \`make build\` first)"
-for t in nginx curl wrk sha256sum "$PY"; do
+for b in "$BIN" "$UB" "$RAW"; do
+    [ -x "$b" ] || die "$b is not an executable (run \`make build\` first)"
+done
+for t in nginx curl openssl sha256sum "$PY"; do
     command -v "$t" >/dev/null || die "$t is missing (deploy/deps.sh installs it)"
 done
 "$PY" -c 'import boto3' 2>/dev/null || die "$PY has no boto3 (apt-get install python3-boto3)"
@@ -152,6 +167,7 @@ EOF
 
 results="$tmp/results"
 : >"$results"
+busy=0 # unigw-bench runs that found the machine busy
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -177,30 +193,51 @@ sample() {
 }
 sample_median() { median <"$tmp/samples.$1"; }
 
-row() { # LABEL UNIT BETTER(high|low) UNIGW NGINX
-    printf '%s|%s|%s|%s|%s\n' "$@" >>"$results"
-    printf '  %-44s unigw %10s  nginx %10s %s\n' "$1" "$4" "$5" "$2" >&2
+# row LABEL UNIT BETTER(high|low) UNIGW REFERENCE REFERENCE_NAME GOAL
+row() {
+    printf '%s|%s|%s|%s|%s|%s|%s\n' "$@" >>"$results"
+    printf '  %-46s unigw %10s  %s %10s %s\n' "$1" "$4" "$6" "$5" "$2" >&2
 }
 
-# wrk_run URL -> "req_per_s p50_ms p99_ms"
-wrk_run() {
-    local out
-    out=$(wrk -c64 -t2 -d"${WRK_SECONDS}s" --latency "$1") || die "wrk failed on $1"
-    if grep -q 'Non-2xx' <<<"$out"; then
-        echo "$out" >&2
-        die "wrk saw non-2xx answers from $1"
+# ub NAME ARGS... : unigw-bench --json into $tmp/ub.NAME.json, its table on stderr; any
+# failed request (a signature refused, a digest mismatch, a 5xx) fails the whole bench.
+ub() {
+    local name=$1
+    shift
+    if ! "$UB" --json "$@" >"$tmp/ub.$name.json" 2>"$tmp/ub.$name.err"; then
+        cat "$tmp/ub.$name.err" >&2
+        die "unigw-bench ($name) failed: $*"
     fi
-    awk '
-        function ms(v) {
-            if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
-            if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
-            if (v ~ /s$/)  { sub(/s$/, "", v);  return v * 1000 }
-            return v
-        }
-        /^ +50%/ { p50 = ms($2) }
-        /^ +99%/ { p99 = ms($2) }
-        /^Requests\/sec:/ { rps = $2 }
-        END { printf "%.0f %.3f %.3f\n", rps, p50, p99 }' <<<"$out"
+    sed 's/^/    /' "$tmp/ub.$name.err" >&2
+}
+
+# ub_fields NAME OP -> "ops_per_s p50_ms p99_ms p99.9_ms busy(0|1)"
+ub_fields() {
+    "$PY" - "$tmp/ub.$1.json" "$2" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+o = [r for r in d["ops"] if r["op"] == sys.argv[2]][0]
+l = o["latency_ms"]
+print("%.0f %.3f %.3f %.3f %d" % (o["ops_per_s"], l["p50"], l["p99"], l["p99.9"],
+                                  d["machine"]["busy"]))
+PYEOF
+}
+
+# raw_rate LABEL -> best ops/s of raw_put_rate in $tmp/main/raw (the mount's file system)
+raw_rate() {
+    local out
+    mkdir -p "$tmp/main/raw"
+    out=$("$RAW" "$tmp/main/raw" --threads 1,8,64 --seconds "$RAW_SECONDS") ||
+        die "raw_put_rate failed"
+    sed "s/^/    raw ($1): /" <<<"$out" >&2
+    sed -n 's/^best_threads=[0-9]* best_ops_per_s=//p' <<<"$out"
+}
+
+# md5_rate -> MiB/s one core hashes MD5 (openssl speed: bytes per CPU second, 1 MiB blocks)
+md5_rate() {
+    local out
+    out=$(openssl speed -seconds 3 -bytes 1048576 -mr md5 2>/dev/null) || die "openssl speed failed"
+    awk -F: '/^\+F:/ { printf "%.1f\n", $4 / 1048576 }' <<<"$out"
 }
 
 # ---- run ----------------------------------------------------------------------------------
@@ -254,9 +291,14 @@ u_put=$(sample_median u_put)
 u_sput=$(sample_median u_sput)
 u_nput=$(sample_median u_nput)
 n_put=$(sample_median n_put)
-row "PUT ${BIG_MIB} MiB presigned (UNSIGNED-PAYLOAD)" "MiB/s" high "$u_put" "$n_put"
-row "PUT ${BIG_MIB} MiB signed, SHA-256 verified" "MiB/s" high "$u_sput" "$n_put"
-row "PUT ${BIG_MIB} MiB presigned, fsync=false" "MiB/s" high "$u_nput" "$n_put"
+echo "bench: one core's MD5 (openssl speed md5, 1 MiB blocks, 3 s)" >&2
+md5=$(md5_rate)
+echo "    MD5 $md5 MiB/s per CPU second" >&2
+row "PUT ${BIG_MIB} MiB presigned (UNSIGNED-PAYLOAD)" "MiB/s" high "$u_put" "$md5" "one core's MD5 (openssl speed)" ">= 0.85"
+row "PUT ${BIG_MIB} MiB presigned (UNSIGNED-PAYLOAD)" "MiB/s" high "$u_put" "$n_put" "nginx dav PUT (no fsync)" ">= 0.85"
+row "PUT ${BIG_MIB} MiB signed, SHA-256 verified" "MiB/s" high "$u_sput" "$md5" "one core's MD5 (openssl speed)" ">= 0.8"
+row "PUT ${BIG_MIB} MiB signed, SHA-256 verified" "MiB/s" high "$u_sput" "$n_put" "nginx dav PUT (no fsync)" ""
+row "PUT ${BIG_MIB} MiB presigned, fsync=false" "MiB/s" high "$u_nput" "$n_put" "nginx dav PUT (no fsync)" ""
 
 echo "bench: 2: ${BIG_MIB} MiB GET, one connection, $REPEAT runs each (median MiB/s)" >&2
 get_url=$(s3req "$main_ep" presign GET "$BUCKET" big)
@@ -266,19 +308,36 @@ for i in $(seq 1 "$REPEAT"); do
 done
 u_get=$(sample_median u_get)
 n_get=$(sample_median n_get)
-row "GET ${BIG_MIB} MiB presigned" "MiB/s" high "$u_get" "$n_get"
+row "GET ${BIG_MIB} MiB presigned" "MiB/s" high "$u_get" "$n_get" "nginx (sendfile)" ">= 0.9"
 
-echo "bench: 3: 4 KiB GET, wrk -c64 -t2 -d${WRK_SECONDS}s" >&2
-head -c 4096 /dev/urandom >"$tmp/small.bin"
-curl -s -S -f -o /dev/null -T "$tmp/small.bin" "$(s3req "$main_ep" presign PUT "$BUCKET" small)" ||
-    die "PUT of the 4 KiB object failed"
-small_url=$(s3req "$main_ep" presign GET "$BUCKET" small)
-# nginx gets the same request line: it ignores the query string.
-read -r u_rps u_p50 u_p99 <<<"$(wrk_run "$small_url")"
-read -r n_rps n_p50 n_p99 <<<"$(wrk_run "$ngx_endpoint${small_url#"$main_ep"}")"
-row "GET 4 KiB, 64 connections: throughput" "req/s" high "$u_rps" "$n_rps"
-row "GET 4 KiB, 64 connections: latency p50" "ms" low "$u_p50" "$n_p50"
-row "GET 4 KiB, 64 connections: latency p99" "ms" low "$u_p99" "$n_p99"
+echo "bench: 3: 4 KiB GET, unigw-bench -c$CONNS -d${SECONDS_EACH}s (presigned / plain)" >&2
+# unigw-bench puts the object (k0/000000000000 under --key-prefix small) through unigw;
+# nginx reads the same file from unigw's mount.
+ub u_get4k -t "${main_ep#http://}" -w get -c "$CONNS" -d "${SECONDS_EACH}s" -s 4KiB \
+    -b "$BUCKET" --objects 1 --key-prefix small --sign presign
+ub n_get4k -t "${ngx_endpoint#http://}" -w get -c "$CONNS" -d "${SECONDS_EACH}s" -s 4KiB \
+    -b "$BUCKET" --objects 1 --key-prefix small --sign none --no-prepare
+read -r u_rps u_p50 u_p99 u_p999 u_busy <<<"$(ub_fields u_get4k GET)"
+read -r n_rps n_p50 n_p99 n_p999 n_busy <<<"$(ub_fields n_get4k GET)"
+busy=$((busy + u_busy + n_busy))
+row "GET 4 KiB presigned, $CONNS conns: throughput" "req/s" high "$u_rps" "$n_rps" nginx ">= 0.8"
+row "GET 4 KiB presigned, $CONNS conns: latency p50" "ms" low "$u_p50" "$n_p50" nginx ""
+row "GET 4 KiB presigned, $CONNS conns: latency p99" "ms" low "$u_p99" "$n_p99" nginx "<= 2"
+row "GET 4 KiB presigned, $CONNS conns: latency p99.9" "ms" low "$u_p999" "$n_p999" nginx ""
+
+echo "bench: 4: 4 KiB PUT of new keys, fsync on, unigw-bench -c$CONNS -d${SECONDS_EACH}s," \
+     "raw_put_rate ${RAW_SECONDS}s per thread count before and after" >&2
+raw_before=$(raw_rate before)
+ub u_put4k -t "${main_ep#http://}" -w put -c "$CONNS" -d "${SECONDS_EACH}s" -s 4KiB \
+    -b "$BUCKET" --key-prefix new --sign header --payload sha256
+raw_after=$(raw_rate after)
+raw_best=$(awk -v a="$raw_before" -v b="$raw_after" 'BEGIN { print (a > b ? a : b) }')
+read -r p_ops p_p50 p_p99 p_p999 p_busy <<<"$(ub_fields u_put4k PUT)"
+busy=$((busy + p_busy))
+row "PUT 4 KiB new keys, fsync on, $CONNS conns" "ops/s" high "$p_ops" "$raw_best" \
+    "raw_put_rate (best of 1/8/64 threads)" ">= 0.9"
+echo "    PUT 4 KiB latency p50 / p99 / p99.9: $p_p50 / $p_p99 / $p_p999 ms;" \
+     "raw rate before / after: $raw_before / $raw_after ops/s" >&2
 
 echo
 echo "$("$BIN" --version 2>&1 | head -1) vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///');" \
@@ -287,17 +346,26 @@ echo "$("$BIN" --version 2>&1 | head -1) vs nginx $(nginx -v 2>&1 | sed 's/.*ngi
 echo "unigw config: defaults$( [ -n "${UNIGW_BENCH_CONFIG:-}" ] && echo " + $UNIGW_BENCH_CONFIG"):" \
      "$(grep -E '^(io_threads|io_chunk_size|fsync|log_level) ' "$tmp/main/effective.conf" |
         tr '\n' ',' | sed 's/,$//; s/,/, /g')"
+# One table: every row against its reference, the ratio unigw/reference, the goal of
+# issue 12 where it sets one (for latency rows lower is better, so the goal is a maximum).
 awk -F'|' '
     BEGIN {
-        printf "%-44s %12s %12s %8s  %s\n", "operation", "unigw", "nginx", "ratio", "(unigw/nginx)"
+        printf "%-48s %10s %10s %6s %7s  %-6s %s\n", "workload", "unigw", "reference",
+               "ratio", "goal", "unit", "reference is"
     }
     {
         r = ($5 + 0 > 0) ? sprintf("%.2f", $4 / $5) : "n/a"
-        printf "%-44s %12s %12s %8s  %s, %s is better\n", $1, $4, $5, r, $2,
-               ($3 == "high" ? "higher" : "lower")
+        printf "%-48s %10s %10s %6s %7s  %-6s %s%s\n", $1, $4, $5, r, ($7 == "" ? "-" : $7),
+               $2, $6, ($3 == "low" ? " (lower is better)" : "")
     }' "$results"
+if [ "$busy" -gt 0 ]; then
+    echo "warning: the machine was busy (load average above the core count) before $busy of" \
+         "the unigw-bench runs: the figures are noisy"
+fi
 
-# 4. Metadata writes (PutObjectTagging, 32 clients) on one node vs the three-node Raft
+# 5. Metadata writes (PutObjectTagging, 32 clients) on one node vs the three-node Raft
 #    cluster, and kill -9 of the leader to the first acknowledged write: its own table.
-echo
-"$PY" "$here/cluster_bench.py" "$BIN" || die "cluster_bench.py failed"
+if [ "${UNIGW_BENCH_CLUSTER:-1}" != 0 ]; then
+    echo
+    "$PY" "$here/cluster_bench.py" "$BIN" || die "cluster_bench.py failed"
+fi

@@ -1,7 +1,8 @@
 """Request helpers of the unigw benchmark (tests/bench/run.sh).
 
-Prints what curl and wrk need to talk to unigw; it never moves object data itself, so the
-timed transfers are plain curl/wrk runs against both servers.
+Prints what curl needs to talk to unigw for the 1 GiB rows; it never moves object data
+itself, so the timed transfers are plain curl runs against both servers (the 4 KiB rows use
+unigw-bench, which signs by itself).
 
   s3req.py ENDPOINT free-port                     a free TCP port on 127.0.0.1
   s3req.py ENDPOINT mkbucket BUCKET               CreateBucket through boto3
