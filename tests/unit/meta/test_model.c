@@ -70,6 +70,8 @@ struct run {
     size_t n_hist;
     char trace[TRACE_LEN][200];
     int n_trace;
+    struct gw_buf frames; /* the entries as fuzz_meta_seq input (MODEL_SEED_DIR) */
+    uint64_t last_framed;
 };
 
 static struct {
@@ -788,10 +790,25 @@ static void check_all(struct run *r, struct meta *m, const uint64_t *failures)
 /* ---- steps ------------------------------------------------------------------ */
 
 /* Apply @e at @index on every replica and check each result against @want. */
+static void frame_add(struct run *r, const struct entry *e, uint64_t index)
+{
+    uint64_t back = r->last_framed + 1 - index;
+    uint8_t op = index == r->last_framed + 1 ? 0 : index > r->last_framed ? 255 : (uint8_t)back;
+
+    if (index <= r->last_framed && back > 254) {
+        return; /* a replay further back than a frame can say */
+    }
+    gw_buf_put_u8(&r->frames, op);
+    gw_buf_put_u16(&r->frames, (uint16_t)e->bytes.len);
+    gw_buf_append(&r->frames, e->bytes.data, e->bytes.len);
+    r->last_framed = index > r->last_framed ? index : r->last_framed;
+}
+
 static void apply_everywhere(struct run *r, const struct entry *e, uint64_t index, int want)
 {
     struct mt *reps[3] = {&r->a, &r->b, r->has_c ? &r->c : NULL};
 
+    frame_add(r, e, index);
     for (int i = 0; i < 3 && reps[i] != NULL; i++) {
         int result = -1;
         int rv = meta_apply(reps[i]->m, index, e->bytes.data, e->bytes.len, &result);
@@ -956,6 +973,24 @@ static void dumps_equal(struct run *r)
     }
 }
 
+/* With MODEL_SEED_DIR set, the first fixed sequences become seeds of
+ * tests/fuzz/corpus/meta_seq/ (that is how seq-01..10 were made). */
+static void seed_write(const struct run *r)
+{
+    const char *dir = getenv("MODEL_SEED_DIR");
+    char path[4096];
+    FILE *f;
+
+    if (dir == NULL || r->seed > 10 || r->frames.len > 65536) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s/seq-%02llu.bin", dir, (unsigned long long)r->seed);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(r->frames.data, 1, r->frames.len, f), r->frames.len);
+    fclose(f);
+}
+
 static void run_sequence(uint64_t seed)
 {
     struct run *r = gw_calloc(1, sizeof *r);
@@ -981,6 +1016,7 @@ static void run_sequence(uint64_t seed)
         check_all(r, r->c.m, NULL);
     }
     dumps_equal(r);
+    seed_write(r);
     if (getenv("MODEL_VERBOSE") != NULL) {
         fprintf(stderr, "model: seed %llu: %d steps, %zu entries, last index %llu\n",
                 (unsigned long long)seed, r->step, r->n_hist, (unsigned long long)r->index);
@@ -993,6 +1029,7 @@ static void run_sequence(uint64_t seed)
     if (r->has_c) {
         mt_close(&r->c);
     }
+    gw_buf_free(&r->frames);
     gw_free(r);
     cur = NULL;
     stats.sequences++;
