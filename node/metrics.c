@@ -4,9 +4,10 @@
  * (histogram with the Prometheus default buckets, by op),
  * unigw_http_received_bytes_total{op}, unigw_http_sent_bytes_total{op} and the
  * unigw_http_open_connections gauge; node_metrics_meta_render adds
- * unigw_meta_apply_failures_total{command}, which meta counts itself.  Operation names come from handlers
- * (string literals in practice), so the table is small and fixed; an
- * unexpected flood of names lands in "other" instead of growing memory. */
+ * unigw_meta_apply_failures_total{command}, which meta counts itself.
+ * Operation names come from handlers (string literals in practice), so the
+ * table is small and fixed; an unexpected flood of names lands in "other"
+ * instead of growing memory. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -644,7 +644,8 @@ struct up_ref {
 
 static int up_cmp(const struct run *r, struct up_ref x, struct up_ref y)
 {
-    int c = gw_str_cmp(model_okey(r->st.ups[x.b][x.id].okey), model_okey(r->st.ups[y.b][y.id].okey));
+    int c = gw_str_cmp(model_okey(r->st.ups[x.b][x.id].okey),
+                       model_okey(r->st.ups[y.b][y.id].okey));
 
     if (c == 0) {
         c = strcmp(IDS[x.id], IDS[y.id]);
