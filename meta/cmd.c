@@ -98,6 +98,38 @@ static const struct cmd_desc descs[META_CMD__MAX + 1] = {
 #undef U32
 #undef U64
 
+static const char *const type_names[META_CMD__MAX + 1] = {
+    [META_CMD_USER_CREATE] = "user_create",
+    [META_CMD_USER_SET_DISABLED] = "user_set_disabled",
+    [META_CMD_USER_DELETE] = "user_delete",
+    [META_CMD_KEY_CREATE] = "key_create",
+    [META_CMD_KEY_DELETE] = "key_delete",
+    [META_CMD_BUCKET_CREATE] = "bucket_create",
+    [META_CMD_BUCKET_DELETE] = "bucket_delete",
+    [META_CMD_BUCKET_SET_OWNER] = "bucket_set_owner",
+    [META_CMD_POLICY_PUT] = "policy_put",
+    [META_CMD_POLICY_DELETE] = "policy_delete",
+    [META_CMD_TAGS_PUT] = "tags_put",
+    [META_CMD_TAGS_DELETE] = "tags_delete",
+    [META_CMD_UPLOAD_CREATE] = "upload_create",
+    [META_CMD_PART_PUT] = "part_put",
+    [META_CMD_UPLOAD_CLAIM] = "upload_claim",
+    [META_CMD_UPLOAD_FINISH] = "upload_finish",
+    [META_CMD_UPLOAD_ABORT] = "upload_abort",
+    [META_CMD_BUCKET_TAGS_PUT] = "bucket_tags_put",
+    [META_CMD_BUCKET_TAGS_DELETE] = "bucket_tags_delete",
+    [META_CMD_NOOP] = "noop",
+    [META_CMD_TAGS_DROP] = "tags_drop",
+};
+
+const char *meta_cmd_type_name(uint16_t type)
+{
+    if (type > META_CMD__MAX || type_names[type] == NULL) {
+        return "unknown";
+    }
+    return type_names[type];
+}
+
 static const struct cmd_desc *desc_of(uint16_t type)
 {
     if (type == 0 || type > META_CMD__MAX || descs[type].version == 0) {

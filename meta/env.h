@@ -3,6 +3,7 @@
 #ifndef UNIGW_META_ENV_H
 #define UNIGW_META_ENV_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,15 @@ struct meta {
     MDB_env *env;
     MDB_dbi dbi[META_DB__COUNT];
     uint8_t cluster_key[META_CLUSTER_KEY_LEN];
+    /* Deterministic apply failures by command type (meta/fsm.c); 0: unknown.
+     * Written by the applying thread, read by /metrics from any thread. */
+    _Atomic uint64_t apply_failures[META_CMD__MAX + 1];
+    /* Test seam (NULL in production): called after each handler that
+     * succeeded, with the decoded command; a non-zero return stands for that
+     * handler failing with the code after it wrote, so tests reach every row
+     * of fsm.c's failure table. */
+    int (*fault)(void *arg, const struct meta_cmd *c);
+    void *fault_arg;
 };
 
 /* Keys of the cluster db. */

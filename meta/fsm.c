@@ -13,7 +13,35 @@
  *   5. record the dedup entry, prune entries older than the window (by index,
  *      never by time), record the index, commit.
  * Apply reads nothing but the command and the store: no clock, randomness,
- * configuration or files. */
+ * configuration or files.
+ *
+ * What apply does when a handler fails (issue 7: one bad DeleteBucket must
+ * not stop every replica, forever, at every replay):
+ *
+ *   outcome of the handler             apply does                  node
+ *   ---------------------------------  --------------------------  -------------
+ *   GW_OK, or a business result        keep / drop the nested txn, serves
+ *   (NO_SUCH_BUCKET, NO_SUCH_UPLOAD,   record the index, return
+ *   CONDITIONAL_CONFLICT, ...)         the result as today
+ *   a deterministic failure: any       drop the nested txn, record serves
+ *   other code (INVALID, INTERNAL,     the index, *result =
+ *   NOT_FOUND, EXISTS, a bad LMDB      INTERNAL (500 to the client
+ *   argument ...)                      that proposed it), log it,
+ *                                      count it per command type
+ *   an environmental failure: IO,      write nothing, return it    stops: Raft
+ *   NO_SPACE (disk or LMDB map full),  (the Raft wrapper must not  wrapper
+ *   NOMEM, CORRUPT (the store itself), skip an entry the other     aborts
+ *   TOO_NEW (binary too old)           replicas applied)
+ *
+ * A deterministic failure is one that every replica meets alike, because
+ * it depends only on the command and the replicated state: skipping it the
+ * same way everywhere keeps the replicas equal.  An environmental failure
+ * belongs to this node's disk or memory; the others applied the entry, so
+ * this node stops with a message that says what to fix, and since a node
+ * that stopped uncleanly rebuilds its store from the Raft log, the restart
+ * after the fix applies the entry again.  The log names the entry index and
+ * the command in both cases, during replay too. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "unigw/err.h"
@@ -169,8 +197,55 @@ static int dispatch(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
     }
 }
 
-/* Run the handler in a child transaction, kept only when the outcome is GW_OK. */
-static int execute(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result)
+/* Whether @rv from a handler belongs to this node rather than to the command. */
+static bool is_environmental(int rv)
+{
+    return rv == GW_ERR_IO || rv == GW_ERR_NO_SPACE || rv == GW_ERR_NOMEM ||
+           rv == GW_ERR_CORRUPT || rv == GW_ERR_TOO_NEW;
+}
+
+/* What the operator can do about an environmental failure. */
+static const char *stop_hint(int rv)
+{
+    switch (rv) {
+    case GW_ERR_NO_SPACE:
+        return "the metadata store is full: free space on the data_dir filesystem or raise "
+               "node.meta_map_size, then restart (the entry is applied again)";
+    case GW_ERR_CORRUPT:
+        return "the metadata store is damaged: stop the node, remove <data_dir>/meta and "
+               "restart (it is rebuilt from the Raft log and snapshot)";
+    case GW_ERR_TOO_NEW:
+        return "a newer version proposed this command: upgrade this node, then restart";
+    case GW_ERR_NOMEM:
+        return "out of memory: give the process more memory, then restart";
+    default:
+        return "I/O error on the metadata store: check the disk of data_dir, then restart "
+               "(the entry is applied again)";
+    }
+}
+
+static void log_stop(uint64_t index, uint16_t type, int rv)
+{
+    GW_LOG(GW_LOG_ERROR, "meta", "msg=\"apply stops this node\" index=%llu command=%s err=%s "
+           "todo=\"%s\"", (unsigned long long)index, meta_cmd_type_name(type), gw_err_name(rv),
+           stop_hint(rv));
+}
+
+/* A deterministic failure: every replica drops the command alike and goes on. */
+static void note_failure(struct meta *m, uint64_t index, uint16_t type, int rv)
+{
+    GW_LOG(GW_LOG_ERROR, "meta", "msg=\"apply failed; entry skipped on every replica, client "
+           "gets InternalError\" index=%llu command=%s err=%s", (unsigned long long)index,
+           meta_cmd_type_name(type), gw_err_name(rv));
+    atomic_fetch_add_explicit(&m->apply_failures[type <= META_CMD__MAX ? type : 0], 1,
+                              memory_order_relaxed);
+}
+
+/* Run the handler in a child transaction, kept only when the outcome is GW_OK.
+ * A deterministic failure becomes the result GW_ERR_INTERNAL (see the table
+ * in the file header); only an environmental one is returned. */
+static int execute(struct meta *m, MDB_txn *txn, uint64_t index, const struct meta_cmd *c,
+                   int *result)
 {
     MDB_txn *child = NULL;
     int rv;
@@ -181,11 +256,20 @@ static int execute(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *
     }
     *result = GW_OK;
     rv = dispatch(m, child, c, result);
-    if (rv != 0 || *result != GW_OK) {
+    if (rv == 0 && *result == GW_OK && m->fault != NULL) {
+        rv = m->fault(m->fault_arg, c); /* tests: fail after the handler wrote */
+    }
+    if (rv == 0 && *result == GW_OK) {
+        rv = meta__txn_commit(child);
+    } else {
         mdb_txn_abort(child);
+    }
+    if (rv == 0 || is_environmental(rv)) {
         return rv;
     }
-    return meta__txn_commit(child);
+    note_failure(m, index, c->type, rv);
+    *result = GW_ERR_INTERNAL;
+    return GW_OK;
 }
 
 /* Steps 2-4 for an entry that was not applied yet. */
@@ -198,8 +282,6 @@ static int apply_new(struct meta *m, MDB_txn *txn, uint64_t index, const void *c
 
     rv = meta_cmd_decode(cmd, len, &c);
     if (rv == GW_ERR_TOO_NEW) {
-        GW_LOG(GW_LOG_ERROR, "meta", "entry %llu: command from a newer version",
-               (unsigned long long)index);
         return rv;
     }
     if (rv != 0) {
@@ -210,7 +292,7 @@ static int apply_new(struct meta *m, MDB_txn *txn, uint64_t index, const void *c
     if (rv != 0 || found) {
         return rv;
     }
-    rv = execute(m, txn, &c, result);
+    rv = execute(m, txn, index, &c, result);
     if (rv == 0 && req_id_is_set(&c.hdr)) {
         rv = dedup_put(m, txn, &c.hdr, index, *result);
     }
@@ -231,13 +313,21 @@ static int replayed_result(struct meta *m, MDB_txn *txn, const void *cmd, size_t
     return dedup_find(m, txn, &c.hdr, &found, result);
 }
 
-int meta_apply(struct meta *m, uint64_t index, const void *cmd, size_t len, int *result)
+/* The type field of an encoded command, for logs (0 when too short). */
+static uint16_t peek_type(const void *cmd, size_t len)
+{
+    const unsigned char *p = cmd;
+
+    return len >= 2 ? (uint16_t)(p[0] | p[1] << 8) : 0;
+}
+
+/* Everything of meta_apply but the log line of a stop. */
+static int apply_entry(struct meta *m, uint64_t index, const void *cmd, size_t len, int *result)
 {
     MDB_txn *txn = NULL;
     uint64_t applied = 0;
     int rv;
 
-    *result = GW_OK;
     rv = meta__txn_rw(m, &txn);
     if (rv != 0) {
         return rv;
@@ -259,8 +349,28 @@ int meta_apply(struct meta *m, uint64_t index, const void *cmd, size_t len, int 
     }
     if (rv != 0) {
         mdb_txn_abort(txn);
-        *result = GW_OK;
         return rv;
     }
     return meta__txn_commit(txn);
+}
+
+int meta_apply(struct meta *m, uint64_t index, const void *cmd, size_t len, int *result)
+{
+    int rv;
+
+    *result = GW_OK;
+    rv = apply_entry(m, index, cmd, len, result);
+    if (rv != 0) {
+        log_stop(index, peek_type(cmd, len), rv);
+        *result = GW_OK;
+    }
+    return rv;
+}
+
+uint64_t meta_apply_failures(struct meta *m, uint16_t type)
+{
+    if (type > META_CMD__MAX) {
+        return 0;
+    }
+    return atomic_load_explicit(&m->apply_failures[type], memory_order_relaxed);
 }

@@ -111,6 +111,9 @@ static int apply_delete(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, 
     if (rv != 0 || *result != GW_OK) {
         return rv;
     }
+    if (c->u.tags_delete.key.len == 0) {
+        return GW_OK; /* no object has it; "bucket\0" is the bucket's own tag set */
+    }
     meta__key_make(&lkey, c->u.tags_delete.bucket, c->u.tags_delete.key);
     rv = tag_read(m, txn, gw_buf_str(&lkey), c->u.tags_delete.key, &old);
     if (rv == 0) {

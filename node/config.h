@@ -56,7 +56,9 @@
       "Node id, unique in the cluster, of [A-Za-z0-9._-]; empty: the host name")                   \
     X(STR, node, data_dir, "/var/lib/unigw", 1, 160,                                               \
       "Local directory (absolute) for the Raft log, LMDB and the generated cluster key")           \
-    X(LOGLEVEL, node, log_level, "info", 0, 0, "Log threshold: debug, info, warn or error")
+    X(LOGLEVEL, node, log_level, "info", 0, 0, "Log threshold: debug, info, warn or error")      \
+    X(BYTES, node, meta_map_size, "1GiB", 16 * NODE_CONFIG_MIB, 4 * NODE_CONFIG_TIB,             \
+      "Size of the local metadata store (LMDB map); raise it if a node stops on a full store")
 
 #define NODE_CONFIG_MAP_SERVER(X)                                                                  \
     X(STR, server, listen, "127.0.0.1:9000", 1, 64,                                                \

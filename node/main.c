@@ -86,6 +86,7 @@ static void metrics_extra(void *arg, struct gw_buf *out)
     struct node *n = arg;
 
     node_repl_metrics(n->repl, out);
+    node_metrics_meta_render(n->meta, out);
 }
 
 /* Node endpoints first; everything else is S3. */
@@ -219,7 +220,7 @@ static int open_meta(struct node *n)
     snprintf(n->meta_dir, sizeof n->meta_dir, "%s/meta", n->cfg.node.data_dir);
     rv = node_meta_check_clean(n->meta_dir);
     if (rv == 0) {
-        rv = meta_open(n->meta_dir, key, 0, &n->meta);
+        rv = meta_open(n->meta_dir, key, n->cfg.node.meta_map_size, &n->meta);
     }
     if (rv == 0) {
         rv = node_repl_start(&n->cfg, &n->loop, n->meta, key, &n->repl, &n->is_founder);

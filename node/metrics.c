@@ -3,9 +3,11 @@
  * Families: unigw_http_requests_total{op,code}, unigw_http_request_duration_seconds
  * (histogram with the Prometheus default buckets, by op),
  * unigw_http_received_bytes_total{op}, unigw_http_sent_bytes_total{op} and the
- * unigw_http_open_connections gauge.  Operation names come from handlers
- * (string literals in practice), so the table is small and fixed; an
- * unexpected flood of names lands in "other" instead of growing memory. */
+ * unigw_http_open_connections gauge; node_metrics_meta_render adds
+ * unigw_meta_apply_failures_total{command}, which meta counts itself.
+ * Operation names come from handlers (string literals in practice), so the
+ * table is small and fixed; an unexpected flood of names lands in "other"
+ * instead of growing memory. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -190,6 +192,17 @@ void node_metrics_render(struct gw_buf *out)
                   "unigw_http_open_connections %lld\n",
                   (long long)metrics_open_conns);
     pthread_mutex_unlock(&metrics_mu);
+}
+
+void node_metrics_meta_render(struct meta *m, struct gw_buf *out)
+{
+    gw_buf_append_c(out, "# HELP unigw_meta_apply_failures_total Log entries whose apply failed "
+                         "deterministically (skipped alike on every replica, answered 500).\n"
+                         "# TYPE unigw_meta_apply_failures_total counter\n");
+    for (uint16_t t = 1; t <= META_CMD__MAX; t++) {
+        gw_buf_printf(out, "unigw_meta_apply_failures_total{command=\"%s\"} %llu\n",
+                      meta_cmd_type_name(t), (unsigned long long)meta_apply_failures(m, t));
+    }
 }
 
 static void buf_free_cb(void *arg)

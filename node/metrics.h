@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "unigw/buf.h"
+#include "unigw/meta.h"
 #include "unigw/s3.h"
 
 /* At most this many distinct operation names; later ones count as "other". */
@@ -24,6 +25,9 @@ void node_metrics_request(const char *op, int status, uint64_t bytes_in, uint64_
 void node_metrics_conn_add(int delta);
 /* Append the exposition text (# HELP / # TYPE lines, one sample a line) to @out. */
 void node_metrics_render(struct gw_buf *out);
+/* Append unigw_meta_apply_failures_total{command}, one sample per command
+ * type (zeros included), from @m's counters. */
+void node_metrics_meta_render(struct meta *m, struct gw_buf *out);
 /* Forget everything (tests). */
 void node_metrics_reset(void);
 

@@ -230,12 +230,26 @@ int meta_nonce_make(uint8_t nonce[META_NONCE_LEN]);
  * applied within the last META_DEDUP_WINDOW indexes) is not executed again:
  * *@result is the original outcome.
  *
- * Returns non-zero only when this replica cannot apply: a local LMDB fault
- * (GW_ERR_IO, GW_ERR_NO_SPACE when the map is full, ...) or GW_ERR_TOO_NEW for a
- * command from a newer binary.  Nothing is written then; the Raft wrapper must
- * stop (retrying forever or skipping would diverge). */
+ * A command whose handler fails deterministically (a code path that yields
+ * INVALID, INTERNAL, NOT_FOUND, ... instead of a business result) changes
+ * nothing, still takes its index, and gets *@result = GW_ERR_INTERNAL (500 to
+ * its client); it is logged and counted (meta_apply_failures).  Every replica
+ * does the same, so none stops (meta/fsm.c has the full rule).
+ *
+ * Returns non-zero only when this replica cannot apply: a local fault of its
+ * store (GW_ERR_IO, GW_ERR_NO_SPACE when the disk or the map is full,
+ * GW_ERR_NOMEM, GW_ERR_CORRUPT) or GW_ERR_TOO_NEW for a command from a newer
+ * binary.  Nothing is written then, and a line naming the index, the command
+ * and what to do is logged; the Raft wrapper must stop (retrying forever or
+ * skipping would diverge), and the restart after the fix applies it again. */
 #define META_DEDUP_WINDOW 100000
 int meta_apply(struct meta *m, uint64_t index, const void *cmd, size_t len, int *result);
+/* How many entries of command type @type failed deterministically in apply
+ * on this store since it was opened (0 for unknown types). */
+uint64_t meta_apply_failures(struct meta *m, uint16_t type);
+/* "bucket_delete", "tags_put", ...: the name of a command type for logs and
+ * metrics labels ("unknown" for a type this binary does not know). */
+const char *meta_cmd_type_name(uint16_t type);
 
 /* --- Snapshots ------------------------------------------------------------------------ */
 

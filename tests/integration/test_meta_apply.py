@@ -142,3 +142,6 @@ def test_three_nodes_survive_delete_bucket(gw_factory):
         run_issue_sequences(cl.boto3(endpoint=n.endpoint), "n%d" % i)
     for n in cl.nodes:
         cl.boto3(endpoint=n.endpoint).list_buckets()
+        m = util.node_metrics(n)
+        assert m['unigw_meta_apply_failures_total{command="bucket_delete"}'] == 0
+        assert m['unigw_meta_apply_failures_total{command="tags_drop"}'] == 0

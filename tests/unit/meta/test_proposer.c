@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "env.h"
 #include "meta_test.h"
 
 struct done {
@@ -155,12 +156,60 @@ static void proposer_close_cancels(void **state)
     mt_close(&t);
 }
 
+static int fail_user_create(void *arg, const struct meta_cmd *c)
+{
+    (void)arg;
+    return c->type == META_CMD_USER_CREATE ? GW_ERR_INVALID : GW_OK;
+}
+
+/* A deterministic apply failure reaches the proposer as the result INTERNAL
+ * (rv 0: it was applied, as a refusal), and the next command gets the next
+ * index: the failed entry took its own. */
+static void proposer_apply_failure_is_a_result(void **state)
+{
+    struct meta_local_proposer lp;
+    struct gw_buf b = GW_BUF_INIT;
+    struct done d1 = {0}, d2 = {0};
+    struct meta_user u;
+    uv_loop_t loop;
+    struct mt t;
+    uint64_t idx = 0;
+
+    (void)state;
+    mt_open(&t);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(meta_local_proposer_init(&lp, &loop, t.m), 0);
+    t.m->fault = fail_user_create;
+    user_cmd(&b, "alice");
+    assert_int_equal(meta_propose(&lp.base, &b, done_cb, &d1), 0);
+    for (int i = 0; i < 10 && d1.n_calls == 0; i++) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(d1.n_calls, 1);
+    assert_int_equal(d1.rv, GW_OK);
+    assert_int_equal(d1.result, GW_ERR_INTERNAL);
+    assert_int_equal(meta_user_get(t.m, GW_STR("alice"), &u), GW_ERR_NOT_FOUND);
+    t.m->fault = NULL;
+    assert_int_equal(meta_propose(&lp.base, &b, done_cb, &d2), 0);
+    for (int i = 0; i < 10 && d2.n_calls == 0; i++) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(d2.result, GW_OK);
+    assert_int_equal(meta_applied_index(t.m, &idx), 0);
+    assert_int_equal(idx, 2);
+    meta_local_proposer_close(&lp, NULL);
+    tl_loop_close(&loop);
+    gw_buf_free(&b);
+    mt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(proposer_applies_later),
         cmocka_unit_test(proposer_propose_from_callback),
         cmocka_unit_test(proposer_close_cancels),
+        cmocka_unit_test(proposer_apply_failure_is_a_result),
     };
     return cmocka_run_group_tests_name("meta/proposer", tests, NULL, NULL);
 }

@@ -249,6 +249,7 @@ static void tag_drop_by_object_id(void **state)
                      GW_ERR_NO_SUCH_TAG_SET);
     assert_int_equal(tags_drop(&t, "b", "k", "new"), 0);  /* already gone */
     assert_int_equal(tags_drop(&t, "b", "", "x"), 0);     /* never the bucket's own tags */
+    assert_int_equal(tags_delete(&t, "b", GW_STR("")), 0); /* nor through an empty key */
     assert_int_equal(tags_drop(&t, "gone", "k", "x"), 0); /* no bucket: nothing to drop */
     assert_true(has_tags(&t, "b", ""));
     gw_buf_free(&out);

@@ -604,6 +604,7 @@ static const char *const every_key[] = {
     "node.data_dir=/data/dir/of/the/longest/path/allowed/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "node.log_level=warn",
+    "node.meta_map_size=3GiB",
     "server.listen=[fe80::1]:65535",
     "server.vhost_domain=s3.example.org",
     "server.region=eu-central-1",

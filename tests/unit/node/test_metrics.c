@@ -6,9 +6,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "env.h" /* meta's private struct: its fault seam */
+#include "loop.h"
 #include "metrics.h"
+#include "unigw/err.h"
 
 static char *render(struct gw_buf *b)
 {
@@ -74,11 +78,59 @@ static void bounded(void **state)
     gw_buf_free(&b);
 }
 
+static int fail_tags_put(void *arg, const struct meta_cmd *c)
+{
+    (void)arg;
+    return c->type == META_CMD_TAGS_PUT ? GW_ERR_INVALID : GW_OK;
+}
+
+/* unigw_meta_apply_failures_total: one sample per command type, counting the
+ * entries whose apply failed deterministically on this node's store. */
+static void meta_failures(void **state)
+{
+    static const uint8_t key[META_CLUSTER_KEY_LEN] = {1};
+    struct meta_cmd_hdr h = {{0}, 1, GW_STR("admin")};
+    struct gw_buf b = GW_BUF_INIT, cmd = GW_BUF_INIT;
+    char *dir = tl_tmpdir();
+    struct meta *m = NULL;
+    int result = -1;
+
+    (void)state;
+    assert_int_equal(meta_open(dir, key, 0, &m), 0);
+    m->fault = fail_tags_put;
+    assert_int_equal(meta_cmd_user_create(&cmd, &h, GW_STR("u"), false), 0);
+    assert_int_equal(meta_apply(m, 1, cmd.data, cmd.len, &result), 0);
+    gw_buf_reset(&cmd);
+    assert_int_equal(meta_cmd_bucket_create(&cmd, &h, GW_STR("b"), GW_STR("u"), GW_STR("")), 0);
+    assert_int_equal(meta_apply(m, 2, cmd.data, cmd.len, &result), 0);
+    for (uint64_t i = 3; i < 5; i++) {
+        gw_buf_reset(&cmd);
+        assert_int_equal(meta_cmd_tags_put(&cmd, &h, GW_STR("b"), GW_STR("k"), GW_STR("o"),
+                                           GW_STR("t=1")),
+                         0);
+        assert_int_equal(meta_apply(m, i, cmd.data, cmd.len, &result), 0);
+        assert_int_equal(result, GW_ERR_INTERNAL);
+    }
+    node_metrics_meta_render(m, &b);
+    gw_buf_append_byte(&b, '\0');
+    assert_non_null(strstr(b.data, "# TYPE unigw_meta_apply_failures_total counter\n"));
+    assert_non_null(strstr(b.data, "unigw_meta_apply_failures_total{command=\"tags_put\"} 2\n"));
+    assert_non_null(
+        strstr(b.data, "unigw_meta_apply_failures_total{command=\"bucket_create\"} 0\n"));
+    assert_non_null(strstr(b.data, "unigw_meta_apply_failures_total{command=\"tags_drop\"} 0\n"));
+    meta_close(m);
+    tl_rmrf(dir);
+    free(dir);
+    gw_buf_free(&b);
+    gw_buf_free(&cmd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counters),
         cmocka_unit_test(bounded),
+        cmocka_unit_test(meta_failures),
     };
     return cmocka_run_group_tests_name("node/metrics", tests, NULL, NULL);
 }
