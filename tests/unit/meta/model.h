@@ -77,6 +77,7 @@ struct gcmd {
 struct m_user {
     bool on, is_admin, is_disabled;
     uint64_t created;
+    uint64_t seq; /* its id is AIDA + 16 hex digits of seq (meta/user.c) */
 };
 
 struct m_key {
@@ -118,6 +119,7 @@ struct m_state {
     struct m_tag tags[N_BUCKETS][N_OKEYS];
     struct m_upload ups[N_BUCKETS][N_IDS];
     struct m_part parts[N_BUCKETS][N_IDS][N_NUMS];
+    uint64_t user_seq; /* users ever created: ids are never reused */
 };
 
 static int m_user_create(struct m_state *s, const struct gcmd *g)
@@ -128,7 +130,7 @@ static int m_user_create(struct m_state *s, const struct gcmd *g)
     if (s->users[g->user].on) {
         return GW_ERR_EXISTS;
     }
-    s->users[g->user] = (struct m_user){true, g->flag, false, g->ts};
+    s->users[g->user] = (struct m_user){true, g->flag, false, g->ts, ++s->user_seq};
     return GW_OK;
 }
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -452,9 +453,12 @@ static bool field_is(const char *have, size_t have_len, const char *want)
 static void check_user(const struct run *r, const struct meta_user *mu, int u)
 {
     const struct m_user *x = &r->st.users[u];
+    char id[META_USER_ID_LEN + 1];
 
+    snprintf(id, sizeof id, "AIDA%016" PRIX64, x->seq);
     MCHECK(field_is(mu->name, mu->name_len, USERS[u]) && mu->is_admin == x->is_admin &&
-               mu->is_disabled == x->is_disabled && mu->created_ms == x->created,
+               mu->is_disabled == x->is_disabled && mu->created_ms == x->created &&
+               mu->seq == x->seq && strcmp(mu->id, id) == 0,
            "user %s: fields", USERS[u]);
 }
 
