@@ -356,3 +356,207 @@ def test_sigv2_client_still_reads_policy_status(gw, s3):
     st, _, out = send(gw, "GET", "/%s?policyStatus" % name,
                       v2_headers(gw, "GET", "/%s/?policyStatus" % name))
     assert st == 200 and b"<IsPublic>true</IsPublic>" in out, out
+
+
+# ----------------------------------------------------------------------------------------------
+# item 6: the admin API signs its body
+
+
+def admin_error(resp, status, code):
+    import json
+    st, _, body = resp
+    assert st == status, "expected %d %s, got %d: %r" % (status, code, st, body[:400])
+    got = json.loads(body)
+    assert got.get("error") == code, got
+    return got
+
+
+def user_names(gw):
+    import json
+    st, _, body = gw.request("GET", "/admin/v1/users")
+    assert st == 200, body
+    doc = json.loads(body)
+    users = doc.get("users", doc) if isinstance(doc, dict) else doc
+    return sorted(u["name"] for u in users)
+
+
+def test_admin_replay_with_another_body(gw):
+    """A captured admin request (body hash signed) replayed with {"admin": true}."""
+    path = "/admin/v1/users"
+    first = b'{"name": "replayed", "admin": false}'
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Type": "application/json"},
+                                 hashlib.sha256(first).hexdigest(), gw.access_key, gw.secret_key)
+    before = user_names(gw)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, b'{"name": "replayed", "admin": true}'),
+                    400, "XAmzContentSHA256Mismatch")
+    assert user_names(gw) == before
+
+
+def test_admin_unsigned_payload_refused(gw):
+    path = "/admin/v1/users"
+    body = b'{"name": "mallory", "admin": true}'
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Type": "application/json"}, util.UNSIGNED_PAYLOAD,
+                                 gw.access_key, gw.secret_key)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, body), 403, "AccessDenied")
+    assert "mallory" not in user_names(gw)
+
+
+def test_admin_presigned_refused(gw):
+    path = "/admin/v1/users"
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", presign(gw, "POST", path),
+                         {"Content-Type": "application/json"},
+                         b'{"name": "mallory2", "admin": true}'), 403, "AccessDenied")
+        # a presigned GET reveals nothing either
+        admin_error(send(gw, "GET", presign(gw, "GET", path)), 403, "AccessDenied")
+    assert "mallory2" not in user_names(gw)
+
+
+def test_admin_aws_chunked_refused(gw):
+    path = "/admin/v1/users"
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Encoding": "aws-chunked",
+                                  "x-amz-decoded-content-length": "2"},
+                                 "STREAMING-UNSIGNED-PAYLOAD-TRAILER", gw.access_key,
+                                 gw.secret_key)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, b"2\r\n{}\r\n0\r\n\r\n"), 400,
+                    "InvalidRequest")
+
+
+def test_admin_needs_an_admin(gw):
+    """Already refused: a plain user's signed request, SigV2, an anonymous one."""
+    import json
+    st, _, body = gw.request("POST", "/admin/v1/users", body=b'{"name": "plain"}')
+    assert st == 201, body
+    st, _, body = gw.request("POST", "/admin/v1/users/plain/keys", body=b"{}")
+    assert st in (200, 201), body
+    key = json.loads(body)
+    access, secret = key["access_key"], key["secret_key"]
+    with Unchanged(gw):
+        body = b'{"name": "plain2", "admin": true}'
+        admin_error(util.http_request(gw.endpoint, "POST", "/admin/v1/users", body=body,
+                                      creds=(access, secret)), 403, "AccessDenied")
+        admin_error(send(gw, "POST", "/admin/v1/users", v2_headers(gw, "POST",
+                                                                   "/admin/v1/users"), body),
+                    400, "InvalidRequest")
+        admin_error(send(gw, "GET", "/admin/v1/users"), 403, "AccessDenied")
+    assert "plain2" not in user_names(gw)
+
+
+# ----------------------------------------------------------------------------------------------
+# item 8: strict HTTP/1.1 heads; request smuggling
+
+
+def raw_exchange(gw, data):
+    """Send @data on a fresh connection; the first response."""
+    c = util.RawConn(gw.node, timeout=15)
+    try:
+        c.send(data)
+        return c.read_response()
+    finally:
+        c.close()
+
+
+def signed_put_head(gw, key, body, extra=()):
+    """A correctly signed PUT of @body to pub/@key, as head lines (no blank line yet)."""
+    path = util.key_path(gw.pub, key)
+    h = util.sigv4_headers("PUT", gw.node.hostport, path, None, {},
+                           hashlib.sha256(body).hexdigest(), gw.access_key, gw.secret_key)
+    lines = ["PUT %s HTTP/1.1" % path] + ["%s: %s" % kv for kv in h.items()] + list(extra)
+    return "\r\n".join(lines).encode() + b"\r\n"
+
+
+@pytest.fixture
+def gwp(gw, buckets):
+    gw.pub = buckets[1]
+    return gw
+
+
+MALFORMED_HEADS = {
+    "no-host": lambda gw: b"GET /health/live HTTP/1.1\r\n\r\n",
+    "two-hosts": lambda gw: signed_put_head(gw, "two-hosts", b"x",
+                                            ["Host: evil.example", "Content-Length: 1"]) +
+    b"\r\nx",
+    "space-in-name": lambda gw: signed_put_head(gw, "space", b"x",
+                                                ["X-Amz-Meta-A B: 1", "Content-Length: 1"]) +
+    b"\r\nx",
+    "empty-name": lambda gw: signed_put_head(gw, "empty", b"x",
+                                             [": 1", "Content-Length: 1"]) + b"\r\nx",
+    "space-before-colon": lambda gw: signed_put_head(gw, "colon", b"x",
+                                                     ["Content-Length : 1"]) + b"\r\nx",
+    "http-0.9": lambda gw: b"GET /%s/secret.txt\r\n\r\n" % gw.private.encode(),
+    "http-2.0-line": lambda gw: b"GET /health/live HTTP/2.0\r\nHost: a\r\n\r\n",
+    # smuggling shapes (llhttp refused these already)
+    "cl-and-te": lambda gw: signed_put_head(gw, "clte", b"x", [
+        "Content-Length: 1", "Transfer-Encoding: chunked"]) + b"\r\n0\r\n\r\n",
+    "two-cl": lambda gw: signed_put_head(gw, "twocl", b"x", [
+        "Content-Length: 1", "Content-Length: 6"]) + b"\r\nxGET /",
+    "te-not-chunked-last": lambda gw: signed_put_head(gw, "tegz", b"x", [
+        "Transfer-Encoding: chunked, gzip"]) + b"\r\n1\r\nx\r\n0\r\n\r\n",
+    "obs-fold": lambda gw: signed_put_head(gw, "fold", b"x", [
+        "Content-Length: 1", "X-Amz-Meta-A: 1", " folded"]) + b"\r\nx",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_HEADS))
+def test_malformed_head_refused(gwp, buckets, case):
+    gwp.private = buckets[0]
+    with Unchanged(gwp):
+        st, hdrs, body = raw_exchange(gwp, MALFORMED_HEADS[case](gwp))
+    want = 501 if case == "te-not-chunked-last" else 400
+    assert st == want, (st, body[:300])
+    code = util.s3_error(body)[0]
+    assert code == ("NotImplemented" if want == 501 else "BadRequest"), body[:300]
+
+
+def test_well_formed_raw_put_still_works(gwp):
+    """The same hand-made head, well formed, is served (so the refusals above are the
+    malformations' doing)."""
+    st, _, body = raw_exchange(gwp, signed_put_head(gwp, "raw-ok", b"x",
+                                                    ["Content-Length: 1"]) + b"\r\nx")
+    assert st == 200, body
+    with open(os.path.join(gwp.mount, gwp.pub, "raw-ok"), "rb") as f:
+        assert f.read() == b"x"
+
+
+# ----------------------------------------------------------------------------------------------
+# item 9: an aws-chunked checksum announced by x-amz-trailer alone
+
+
+def trailer_put(gw, bucket, key, data, alg, value):
+    """PUT @data as STREAMING-UNSIGNED-PAYLOAD-TRAILER with the checksum trailer @value,
+    announced only by x-amz-trailer (no x-amz-sdk-checksum-algorithm)."""
+    name = "x-amz-checksum-%s" % alg.lower()
+    body = b"%x\r\n%s\r\n0\r\n%s:%s\r\n\r\n" % (len(data), data, name.encode(), value.encode())
+    path = util.key_path(bucket, key)
+    h = util.sigv4_headers("PUT", gw.node.hostport, path, None, {
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": name}, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", gw.access_key,
+        gw.secret_key)
+    h["Content-Length"] = str(len(body))
+    return send(gw, "PUT", path, h, body)
+
+
+@pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "SHA256"])
+def test_trailer_only_checksum_accepted(gw, s3, buckets, alg):
+    _, pub = buckets
+    data = b"a body whose checksum only the trailer names\n"
+    st, _, out = trailer_put(gw, pub, "trailer-" + alg, data, alg, util.checksum_b64(alg, data))
+    assert st == 200, out
+    with open(os.path.join(gw.mount, pub, "trailer-" + alg), "rb") as f:
+        assert f.read() == data
+    got = s3.head_object(Bucket=pub, Key="trailer-" + alg, ChecksumMode="ENABLED")
+    assert got.get("Checksum" + alg) == util.checksum_b64(alg, data)
+
+
+def test_trailer_only_wrong_checksum_refused(gw, buckets):
+    _, pub = buckets
+    data = b"the body"
+    with Unchanged(gw):
+        refused(trailer_put(gw, pub, "trailer-bad", data, "CRC32",
+                            util.checksum_b64("CRC32", b"another body")), 400, "BadDigest")
