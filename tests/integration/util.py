@@ -1015,6 +1015,7 @@ def own_cluster(base, nodes=1, **kw):
         c.stop(check=False)
         if problems:
             raise GatewayError("\n".join(problems + error_lines(c)) + "\n" + c.logs()) from e
+        print(c.logs())  # pytest shows a failing test's stdout; the cluster is gone by then
         raise
     c.stop()
 
