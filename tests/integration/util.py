@@ -1015,6 +1015,7 @@ def own_cluster(base, nodes=1, **kw):
         c.stop(check=False)
         if problems:
             raise GatewayError("\n".join(problems + error_lines(c)) + "\n" + c.logs()) from e
+        print(c.logs())  # pytest shows a failing test's stdout; the cluster is gone by then
         raise
     c.stop()
 
@@ -1037,13 +1038,15 @@ def restart_all(cluster):
 
 def awscli(cluster, multipart_mb=None):
     """A runner of /usr/bin/aws against @cluster: aws(*args, node=0, check=True).  Its own
-    config file: path style, json output, and multipart from @multipart_mb MiB on (never
-    when None)."""
+    config file: path style, json output, one attempt per request (as the boto3 clients: no
+    retry hides an error, and a node that is gone fails at once), and multipart from
+    @multipart_mb MiB on (never when None)."""
     env = cluster.client_env()
     mp = "%dMB" % multipart_mb if multipart_mb else "5GB"
     env["AWS_CONFIG_FILE"] = os.path.join(cluster.client_dir, "aws-config-%s" % mp)
     with open(env["AWS_CONFIG_FILE"], "w") as f:
-        f.write("[default]\nregion = %s\noutput = json\ns3 =\n    multipart_threshold = %s\n"
+        f.write("[default]\nregion = %s\noutput = json\nmax_attempts = 1\n"
+                "s3 =\n    multipart_threshold = %s\n"
                 "    multipart_chunksize = %s\n    addressing_style = path\n" % (REGION, mp, mp))
 
     def aws(*args, node=0, check=True):
