@@ -18,7 +18,6 @@ import pytest
 import util
 
 GW_NODES = 3
-DEL_PREFIX = "meta__del_prefix, issue 7"
 
 
 def tags_of(s3, bucket, key):
@@ -99,9 +98,8 @@ def tags_and_deletes(r, b, keys):
     assert r.next().list_objects_v2(Bucket=b)["KeyCount"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX + "; Complete on a follower that has not "
-                   "applied the last part (InvalidPart, issue 7 4b); completed-upload records "
-                   "outlive DeleteBucket")
+@pytest.mark.xfail(strict=True, reason="Complete on a follower that has not applied the "
+                   "last part answers InvalidPart (issue 7 4b)")
 def test_whole_lifecycle_three_nodes(tmp_path):
     with util.own_cluster(tmp_path / "cl", nodes=GW_NODES) as c:
         r = Rotation(c)
@@ -122,7 +120,6 @@ def test_whole_lifecycle_three_nodes(tmp_path):
         r.next().delete_bucket(Bucket=b)
 
 
-@pytest.mark.xfail(strict=True, reason=DEL_PREFIX)
 def test_issue7_sequence_three_nodes(tmp_path):
     """mb, cp, put-object-tagging, rm, rb with awscli, each on the next node; then every
     node serves, the cluster starts again, and the bucket can be created again, empty."""

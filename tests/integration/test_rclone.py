@@ -131,8 +131,6 @@ def uploads_of(rclone, b):
     return json.loads(rclone("backend", "list-multipart-uploads", "gw:" + b).stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="meta__del_prefix, issue 7; then completed-upload "
-                   "records outlive DeleteBucket")
 def test_whole_lifecycle(tmp_path):
     with util.own_cluster(tmp_path / "own") as c:
         rclone = rclone_runner(c, tmp_path, multipart_mb=5)

@@ -133,8 +133,6 @@ def lifecycle_tags_and_deletes(s3cmd, s3, b, keys):
     assert s3.list_objects_v2(Bucket=b)["KeyCount"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="meta__del_prefix, issue 7; then completed-upload "
-                   "records outlive DeleteBucket")
 def test_whole_lifecycle(tmp_path):
     with util.own_cluster(tmp_path / "own") as c:
         s3cmd = s3cmd_runner(c, tmp_path, multipart_mb=5)

@@ -140,8 +140,6 @@ def multipart_etag(path, part_size=5 << 20):
     return '"%s-%d"' % (hashlib.md5(b"".join(digests)).hexdigest(), len(digests))
 
 
-@pytest.mark.xfail(strict=True, reason="meta__del_prefix, issue 7; then completed-upload "
-                   "records outlive DeleteBucket")
 def test_whole_lifecycle_sdkv3(tmp_path):
     with util.own_cluster(tmp_path / "own") as c:
         src = str(tmp_path / "big.bin")
@@ -166,8 +164,6 @@ def test_whole_lifecycle_sdkv3(tmp_path):
         c.boto3().delete_bucket(Bucket=b)
 
 
-@pytest.mark.xfail(strict=True, reason="meta__del_prefix, issue 7; then completed-upload "
-                   "records outlive DeleteBucket")
 def test_whole_lifecycle_minio(tmp_path):
     with util.own_cluster(tmp_path / "own") as c:
         src = str(tmp_path / "big.bin")
