@@ -14,6 +14,7 @@
  * overwrite, and must never touch the tags of the object now at the key. */
 #include <string.h>
 
+#include "unigw/alloc.h"
 #include "unigw/err.h"
 
 #include "env.h"
@@ -234,4 +235,75 @@ int meta_tags_object_id(struct meta *m, struct gw_str bucket, struct gw_str key,
                         struct gw_buf *out)
 {
     return tag_lookup(m, bucket, key, copy_object_id, out);
+}
+
+struct scan_ctx {
+    struct meta_tag_ref *arr;
+    size_t n, max;
+    struct gw_buf *next;
+};
+
+static int scan_cb(void *arg, struct gw_str lkey, struct gw_str val)
+{
+    struct scan_ctx *ctx = arg;
+    struct meta_tag_ref *t;
+    struct tag_rec rec;
+    ssize_t nul = gw_str_chr(lkey, '\0');
+
+    if (ctx->n == ctx->max) {
+        return META_SCAN_STOP;
+    }
+    gw_buf_reset(ctx->next);
+    gw_buf_append_str(ctx->next, lkey);
+    /* Bucket tag sets (empty key) and records that do not decode are no
+     * object's: the sweep leaves them alone. */
+    if (nul <= 0 || tag_rec_decode(val, &rec) != 0 || rec.key.len == 0 ||
+        rec.object_id.len == 0 || (size_t)nul > META_NAME_MAX ||
+        rec.key.len > META_TAG_KEY_MAX || rec.object_id.len > META_NAME_MAX) {
+        return GW_OK;
+    }
+    t = &ctx->arr[ctx->n++];
+    memcpy(t->bucket, lkey.p, (size_t)nul);
+    t->bucket[nul] = '\0';
+    t->bucket_len = (size_t)nul;
+    memcpy(t->key, rec.key.p, rec.key.len);
+    t->key[rec.key.len] = '\0';
+    t->key_len = rec.key.len;
+    memcpy(t->object_id, rec.object_id.p, rec.object_id.len);
+    t->object_id[rec.object_id.len] = '\0';
+    t->object_id_len = rec.object_id.len;
+    return GW_OK;
+}
+
+int meta_tags_scan(struct meta *m, struct gw_str after, size_t max, struct meta_tag_ref **out,
+                   size_t *n_out, struct gw_buf *next)
+{
+    struct scan_ctx ctx = {NULL, 0, max, next};
+    MDB_txn *txn = NULL;
+    int rv;
+
+    *out = NULL;
+    *n_out = 0;
+    gw_buf_reset(next);
+    if (max == 0) {
+        return GW_OK;
+    }
+    rv = meta__txn_ro(m, &txn);
+    if (rv != 0) {
+        return rv;
+    }
+    ctx.arr = gw_calloc(max, sizeof *ctx.arr);
+    rv = meta__scan(m, txn, META_DB_TAGS, GW_STR_NULL, after, scan_cb, &ctx);
+    mdb_txn_abort(txn);
+    if (rv == 0 && ctx.n < max) {
+        gw_buf_reset(next); /* the db ended before @max records */
+    }
+    if (rv != 0 || ctx.n == 0) {
+        gw_free(ctx.arr);
+        ctx.n = 0;
+        ctx.arr = NULL;
+    }
+    *out = ctx.arr;
+    *n_out = ctx.n;
+    return rv;
 }

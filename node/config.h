@@ -105,7 +105,9 @@
     X(BOOL, s3, background_md5, "true", 0, 0,                                                      \
       "Compute real MD5 ETags in the background for files written through POSIX")           \
     X(MS, s3, multipart_expiry, "7d", NODE_CONFIG_SEC, 365 * NODE_CONFIG_DAY,                      \
-      "Remove multipart uploads not completed or aborted within this time")
+      "Remove multipart uploads not completed or aborted within this time")                     \
+    X(MS, s3, tag_sweep_interval, "1h", NODE_CONFIG_SEC, NODE_CONFIG_DAY,                          \
+      "How often the leader looks for tag records whose object was removed through POSIX")
 
 /* Raft and the internal RPC (raft/, include/unigw/repl.h).  peers is
  * "ID=a.b.c.d:port,ID=a.b.c.d:port,..." (decimal Raft ids > 0, IPv4 literals: libraft 0.15

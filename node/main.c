@@ -255,6 +255,7 @@ static int start_s3(struct node *n)
     c.reflink = n->cfg.storage.reflink;
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
     c.mpu_expiry_ms = n->cfg.s3.multipart_expiry;
+    c.tag_sweep_ms = n->cfg.s3.tag_sweep_interval;
     return s3_service_create(&c, n->meta, n->proposer, &n->s3);
 }
 
@@ -361,7 +362,9 @@ int main(int argc, char **argv)
     }
     uv_timer_init(&n.loop, &n.housekeeping);
     n.housekeeping.data = &n;
-    uv_timer_start(&n.housekeeping, housekeeping_cb, 5000, 60000);
+    /* Every second: each task keeps its own, longer interval and returns at
+     * once when it is not due, so a short [s3] tag_sweep_interval works. */
+    uv_timer_start(&n.housekeeping, housekeeping_cb, 5000, 1000);
     uv_signal_init(&n.loop, &n.sigterm);
     uv_signal_init(&n.loop, &n.sigint);
     n.sigterm.data = &n;

@@ -32,6 +32,7 @@ struct s3_service {
     struct s3_rehash *rehash; /* NULL when background MD5 is off */
     bool is_unavailable;
     struct s3_policy_cache *policy_cache; /* compiled bucket policies (s3/policy.h) */
+    struct s3_tag_sweep *tag_sweep;       /* s3/tag_sweep.h */
 };
 
 #define S3_MAX_RESP_HEADERS 48

@@ -24,6 +24,7 @@
 #include "path.h"
 #include "rehash.h"
 #include "policy.h"
+#include "tag_sweep.h"
 #include "req.h"
 #include "sigv2.h"
 #include "sigv4.h"
@@ -114,6 +115,7 @@ int s3_service_create(const struct s3_config *cfg, struct meta *meta,
     s->meta = meta;
     s->proposer = proposer;
     s->policy_cache = s3_policy_cache_create(0);
+    s->tag_sweep = s3__tag_sweep_create();
     if (s3_objstore_open(&s->store, s->mount) != 0) {
         GW_LOG(GW_LOG_ERROR, "s3", "msg=\"cannot open the mount %s: %s\"", s->mount,
                strerror(errno));
@@ -157,6 +159,7 @@ void s3_service_destroy(struct s3_service *s)
     gw_free(s->vhost_domain);
     gw_free(s->node_id);
     s3_policy_cache_destroy(s->policy_cache);
+    s3__tag_sweep_destroy(s->tag_sweep);
     gw_free(s);
 }
 
@@ -655,6 +658,7 @@ static bool reauthorize_after_barrier(struct s3_req *q)
 void s3_service_tick(struct s3_service *s, struct gw_pool_loop *pool)
 {
     s3__mpu_cleanup_run(s, pool);
+    s3__tag_sweep_run(s, s->tag_sweep, pool);
 }
 
 void s3_service_set_available(struct s3_service *s, bool available)

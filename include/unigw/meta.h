@@ -356,6 +356,26 @@ int meta_tags_get(struct meta *m, struct gw_str bucket, struct gw_str key, struc
 int meta_tags_object_id(struct meta *m, struct gw_str bucket, struct gw_str key,
                         struct gw_buf *out);
 
+#define META_TAG_KEY_MAX 1024 /* S3's object key limit */
+
+/* One object tag record, as the tag sweep sees it (NUL-terminated copies). */
+struct meta_tag_ref {
+    char bucket[META_NAME_MAX + 1];
+    size_t bucket_len;
+    char key[META_TAG_KEY_MAX + 1];
+    size_t key_len;
+    char object_id[META_NAME_MAX + 1];
+    size_t object_id_len;
+};
+
+/* Up to @max object tag records (bucket tag sets are skipped) in store order,
+ * starting after the position @after (empty: from the start), into a
+ * gw_malloc'ed array *@out (caller gw_frees; NULL when *@n_out is 0).  @next
+ * receives the position to pass as @after for the next batch, empty when the
+ * scan reached the end.  One short read txn per call.  GW_OK or an LMDB fault. */
+int meta_tags_scan(struct meta *m, struct gw_str after, size_t max, struct meta_tag_ref **out,
+                   size_t *n_out, struct gw_buf *next);
+
 /* Copy the tag set of @bucket itself into @out (appended).  GW_OK,
  * GW_ERR_NO_SUCH_TAG_SET or an LMDB fault. */
 int meta_bucket_tags_get(struct meta *m, struct gw_str bucket, struct gw_buf *out);

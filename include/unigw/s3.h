@@ -150,6 +150,7 @@ struct s3_config {
     bool fsync;                /* fsync file, directory and new parents before 200 */
     const char *node_id;       /* names this node's temp files */
     uint64_t mpu_expiry_ms;    /* incomplete multipart uploads expire (0: 7 days) */
+    uint64_t tag_sweep_ms;     /* orphaned tag records are looked for this often (0: 1 h) */
     bool background_md5;       /* compute real MD5s of POSIX-written files */
     int xattrs;                /* enum s3_xattrs: where object metadata records live */
     bool copy_file_range;      /* copy with copy_file_range(2) (off: some NFS servers hang) */

@@ -145,3 +145,35 @@ def test_three_nodes_survive_delete_bucket(gw_factory):
         m = util.node_metrics(n)
         assert m['unigw_meta_apply_failures_total{command="bucket_delete"}'] == 0
         assert m['unigw_meta_apply_failures_total{command="tags_drop"}'] == 0
+
+
+def test_tag_sweep_collects_posix_removals(tmp_path):
+    """Tags of an object removed or replaced through POSIX (the gateway never sees it) are
+    dropped by the leader's sweep, two sweeps apart ([s3] tag_sweep_interval, 1 s here);
+    the tags of objects still there, and bucket tags, stay."""
+    with util.own_cluster(tmp_path / "own",
+                          extra_args=["--set", "s3.tag_sweep_interval=1s"]) as c:
+        s3 = c.boto3()
+        b = util.unique_bucket("sweep")
+        s3.create_bucket(Bucket=b)
+        s3.put_bucket_tagging(Bucket=b, Tagging=tagset({"team": "x"}))
+        for k in ("gone", "replaced", "kept", "dir/deep"):
+            tagged_object(s3, b, k)
+        os.unlink(os.path.join(c.mount, b, "gone"))
+        os.unlink(os.path.join(c.mount, b, "dir", "deep"))
+        with open(os.path.join(c.mount, b, "replaced.new"), "wb") as f:
+            f.write(b"written by a POSIX program")
+        os.rename(os.path.join(c.mount, b, "replaced.new"), os.path.join(c.mount, b, "replaced"))
+        prefix = b.encode() + b"\0"
+
+        def left():
+            return sorted(k[len(prefix):] for k in util.store_keys(c.nodes[0], "tags")
+                          if k.startswith(prefix))
+
+        assert left() == [b"", b"dir/deep", b"gone", b"kept", b"replaced"]
+        util.wait_for(lambda: left() == [b"", b"kept"], timeout=30,
+                      what="the sweep to drop the orphaned tag records")
+        assert s3.get_object_tagging(Bucket=b, Key="kept")["TagSet"] == [
+            {"Key": "k", "Value": "v"}]
+        assert s3.get_bucket_tagging(Bucket=b)["TagSet"] == [{"Key": "team", "Value": "x"}]
+        assert s3.get_object_tagging(Bucket=b, Key="replaced")["TagSet"] == []

@@ -860,6 +860,15 @@ def leader_index(cluster, among=None):
     return None if best is None else best[0]
 
 
+def wait_for(pred, timeout, what, interval=0.2):
+    """Poll @pred until it holds; GatewayError naming @what after @timeout seconds."""
+    deadline = time.time() + timeout
+    while not pred():
+        if time.time() > deadline:
+            raise GatewayError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
 def wait_leader(cluster, timeout=15.0, among=None, exclude=()):
     """Wait until one of @among (default: all) minus @exclude is leader and every other
     live node of @among knows a leader; returns its index."""

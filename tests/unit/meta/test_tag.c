@@ -256,6 +256,58 @@ static void tag_drop_by_object_id(void **state)
     mt_close(&t);
 }
 
+/* The sweep's scan: object records only (not bucket tag sets), in batches
+ * that resume where the last stopped, long keys with their full name. */
+static void tag_scan_batches(void **state)
+{
+    char long_key[1025];
+    struct meta_tag_ref *v = NULL;
+    struct gw_buf next = GW_BUF_INIT, after = GW_BUF_INIT;
+    size_t n = 0, total = 0;
+    bool seen_long = false;
+    struct mt t;
+
+    (void)state;
+    memset(long_key, 'k', 1024);
+    long_key[1024] = '\0';
+    mt_open(&t);
+    assert_int_equal(meta_tags_scan(t.m, GW_STR_NULL, 10, &v, &n, &next), 0);
+    assert_int_equal(n, 0);
+    assert_null(v);
+    assert_int_equal(mt_user(&t, "alice", false), GW_OK);
+    assert_int_equal(mt_bucket(&t, "b1", "alice"), GW_OK);
+    assert_int_equal(mt_bucket(&t, "b2", "alice"), GW_OK);
+    assert_int_equal(btags_put(&t, "b1", "team=x"), GW_OK);
+    for (int i = 0; i < 5; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(tags_put(&t, i < 3 ? "b1" : "b2", gw_str_c(key), "oid", "a=1"), GW_OK);
+    }
+    assert_int_equal(tags_put(&t, "b2", gw_str_c(long_key), "oid-long", "a=1"), GW_OK);
+    do {
+        assert_int_equal(meta_tags_scan(t.m, gw_buf_str(&after), 2, &v, &n, &next), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(v[i].key_len > 0);
+            assert_true(strcmp(v[i].bucket, "b1") == 0 || strcmp(v[i].bucket, "b2") == 0);
+            if (v[i].key_len == 1024) {
+                seen_long = strcmp(v[i].key, long_key) == 0 &&
+                            strcmp(v[i].object_id, "oid-long") == 0;
+            } else {
+                assert_string_equal(v[i].object_id, "oid");
+            }
+        }
+        total += n;
+        gw_free(v);
+        gw_buf_reset(&after);
+        gw_buf_append_str(&after, gw_buf_str(&next));
+    } while (next.len > 0);
+    assert_int_equal(total, 6);
+    assert_true(seen_long);
+    gw_buf_free(&next);
+    gw_buf_free(&after);
+    mt_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +316,7 @@ int main(void)
         cmocka_unit_test(tag_dropped_with_bucket),
         cmocka_unit_test(tag_bucket_delete_positions),
         cmocka_unit_test(tag_drop_by_object_id),
+        cmocka_unit_test(tag_scan_batches),
     };
     return cmocka_run_group_tests_name("meta/tag", tests, NULL, NULL);
 }

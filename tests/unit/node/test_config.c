@@ -628,6 +628,7 @@ static const char *const every_key[] = {
     "s3.presign_max_expiry=1s",
     "s3.background_md5=false",
     "s3.multipart_expiry=36h",
+    "s3.tag_sweep_interval=90s",
     "cluster.cluster_key=",
     "cluster.raft_id=18446744073709551615",
     "cluster.raft_listen=10.0.0.2:9200",
