@@ -418,13 +418,21 @@ void node_cache_note_reads(struct node_cache *c, uint64_t key_hash, uint32_t n)
 
 /* ---- fills ---- */
 
-/* Check a fill request against the configuration; GW_OK or the refusal. */
-static int fill_check(const struct node_cache *c, uint64_t body_len, uint64_t charge)
+/* Check a fill request against the configuration and compute its allocation
+ * (*@total) and charge; GW_OK or the refusal.  The body is bounded first, so
+ * the sums below cannot overflow. */
+static int fill_check(const struct node_cache *c, uint64_t body_len, size_t name_meta_len,
+                      size_t *total, uint64_t *charge)
 {
     if (!node_cache_is_enabled(c) || body_len > c->o.max_object_size) {
         return GW_ERR_INVALID;
     }
-    if (charge > c->o.size - c->fixed_bytes) {
+    if (body_len > c->o.size || name_meta_len > c->o.size) {
+        return GW_ERR_ENTITY_TOO_LARGE;
+    }
+    *total = sizeof(struct node_cache_entry) + (size_t)body_len + name_meta_len;
+    *charge = entry_charge(*total);
+    if (*charge > c->o.size - c->fixed_bytes) {
         return GW_ERR_ENTITY_TOO_LARGE;
     }
     return GW_OK;
@@ -461,17 +469,16 @@ int node_cache_fill_begin(struct node_cache *c, struct gw_str bucket, struct gw_
                           const struct node_cache_fp *fp, const void *meta, size_t meta_len,
                           uint64_t body_len, unsigned flags, struct node_cache_entry **out)
 {
-    uint64_t total = sizeof(struct node_cache_entry) + body_len + bucket.len + 1 + key.len +
-                     meta_len;
-    uint64_t charge = entry_charge((size_t)total);
     uint64_t h = node_cache_key_hash(bucket, key);
     struct node_cache_entry *e;
+    uint64_t charge = 0;
+    size_t total = 0;
     uint64_t epoch;
     uint32_t gen;
     int rv;
 
     *out = NULL;
-    rv = fill_check(c, body_len, charge);
+    rv = fill_check(c, body_len, bucket.len + 1 + key.len + meta_len, &total, &charge);
     pthread_mutex_lock(&c->mu);
     if (rv == GW_OK && !reserve_locked(c, charge, (flags & NODE_CACHE_FILL_NO_EVICT) == 0)) {
         rv = GW_ERR_AGAIN;
@@ -484,7 +491,7 @@ int node_cache_fill_begin(struct node_cache *c, struct gw_str bucket, struct gw_
     epoch = c->epoch;
     gen = c->gens[h % GEN_STRIPES];
     pthread_mutex_unlock(&c->mu);
-    e = c->o.alloc_fn((size_t)total);
+    e = c->o.alloc_fn(total);
     if (e == NULL) {
         pthread_mutex_lock(&c->mu);
         c->st.bytes -= charge;

@@ -401,6 +401,16 @@ static void size_limits(void **state)
     assert_int_equal(node_cache_fill_begin(c, GW_STR("b"), GW_STR("k"), &fp, NULL, 0, 64 * 1024,
                                            0, &e),
                      GW_ERR_ENTITY_TOO_LARGE);
+    /* A body length near 2^64 is refused before any sum could overflow. */
+    {
+        struct node_cache_opts huge = {.size = 64 * 1024, .max_object_size = UINT64_MAX};
+        struct node_cache *h = node_cache_create(&huge);
+
+        assert_int_equal(node_cache_fill_begin(h, GW_STR("b"), GW_STR("k"), &fp, NULL, 0,
+                                               UINT64_MAX - 8, 0, &e),
+                         GW_ERR_ENTITY_TOO_LARGE);
+        node_cache_destroy(h);
+    }
     assert_false(node_cache_is_enabled(off));
     assert_int_equal(node_cache_insert(off, GW_STR("b"), GW_STR("k"), &fp, NULL, 0, "x", 1),
                      GW_ERR_INVALID);
