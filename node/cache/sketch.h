@@ -15,6 +15,9 @@
  * N distinct keys added to W counters: 2.4 % at N = W/8, hence the default
  * window of W/8 additions (the cache passes its own, see cache.c).
  *
+ * Aging walks the whole array (16 MiB for a 4 GiB cache: a few ms) once per
+ * window, inside the lookup that ends the window.
+ *
  * Not thread-safe: the cache calls it under its mutex. */
 #ifndef UNIGW_NODE_CACHE_SKETCH_H
 #define UNIGW_NODE_CACHE_SKETCH_H
