@@ -39,7 +39,16 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-enum cfg_type { CFG_STR, CFG_U64, CFG_U32, CFG_BOOL, CFG_BYTES, CFG_MS, CFG_LOGLEVEL };
+enum cfg_type {
+    CFG_STR,
+    CFG_U64,
+    CFG_U32,
+    CFG_BOOL,
+    CFG_BYTES,
+    CFG_BYTES_AUTO,
+    CFG_MS,
+    CFG_LOGLEVEL,
+};
 
 enum cfg_key_id {
 #define X(type, section, name, def, min, max, help) KEY_##section##_##name,
@@ -254,6 +263,11 @@ static bool value_parse(const struct cfg_key *k, const char *s, union cfg_value 
     case CFG_BYTES:
         *why = "expected a size such as 65536, 64KiB, 512MiB, 5GiB";
         return scaled_parse(s, bytes_units, sizeof bytes_units / sizeof bytes_units[0], &v->u);
+    case CFG_BYTES_AUTO:
+        *why = "expected auto or a size such as 0, 64KiB, 512MiB, 5GiB";
+        v->u = NODE_CONFIG_AUTO;
+        return strcmp(s, "auto") == 0 ||
+               scaled_parse(s, bytes_units, sizeof bytes_units / sizeof bytes_units[0], &v->u);
     case CFG_MS:
         *why = "expected a duration such as 500ms, 30s, 2m, 1h, 7d (plain numbers are ms)";
         return scaled_parse(s, ms_units, sizeof ms_units / sizeof ms_units[0], &v->u);
@@ -267,7 +281,10 @@ static bool value_parse(const struct cfg_key *k, const char *s, union cfg_value 
 /* Render a number of @k's type for messages and output. */
 static const char *number_format(const struct cfg_key *k, uint64_t u, char *out, size_t cap)
 {
-    if (k->type == CFG_BYTES) {
+    if (k->type == CFG_BYTES_AUTO && u == NODE_CONFIG_AUTO) {
+        return "auto";
+    }
+    if (k->type == CFG_BYTES || k->type == CFG_BYTES_AUTO) {
         return scaled_format(u, bytes_units, sizeof bytes_units / sizeof bytes_units[0], out, cap);
     }
     if (k->type == CFG_MS) {
@@ -287,6 +304,8 @@ static bool value_in_range(const struct cfg_key *k, const union cfg_value *v)
     case CFG_BYTES:
     case CFG_MS:
         return v->u >= k->min && v->u <= k->max;
+    case CFG_BYTES_AUTO:
+        return v->u == NODE_CONFIG_AUTO || (v->u >= k->min && v->u <= k->max);
     default:
         return true;
     }
@@ -349,6 +368,9 @@ static bool key_check(const struct cfg_key *k, const char *s, const char **why)
     case KEY_storage_xattrs:
         *why = "expected auto, on or off";
         return strcmp(s, "auto") == 0 || strcmp(s, "on") == 0 || strcmp(s, "off") == 0;
+    case KEY_cache_mode:
+        *why = "expected proxy, redirect or off";
+        return strcmp(s, "proxy") == 0 || strcmp(s, "redirect") == 0 || strcmp(s, "off") == 0;
     case KEY_cluster_cluster_key:
         *why = "expected 64 hex digits, or empty to generate one";
         return s[0] == '\0' || (strlen(s) == 64 && gw_hex_decode(gw_str_c(s), key, sizeof key));
@@ -372,6 +394,7 @@ static void value_store(struct node_config *cfg, const struct cfg_key *k, const 
         break;
     case CFG_U64:
     case CFG_BYTES:
+    case CFG_BYTES_AUTO:
     case CFG_MS:
         *(uint64_t *)field = v->u;
         break;
@@ -737,4 +760,29 @@ int node_config_addr_parse(const char *s, struct sockaddr_storage *out)
     in4->sin_family = AF_INET;
     in4->sin_port = htons(port);
     return inet_pton(AF_INET, host, &in4->sin_addr) == 1 ? GW_OK : GW_ERR_INVALID;
+}
+
+uint64_t node_config_cache_size(const struct node_config *cfg, uint64_t ram_bytes)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_len = sysconf(_SC_PAGESIZE);
+    uint64_t quarter;
+
+    if (cfg->cache.size != NODE_CONFIG_AUTO) {
+        return cfg->cache.size;
+    }
+    if (ram_bytes == 0 && pages > 0 && page_len > 0) {
+        ram_bytes = (uint64_t)pages * (uint64_t)page_len;
+    }
+    quarter = ram_bytes / 4;
+    return quarter < 4 * NODE_CONFIG_GIB ? quarter : 4 * NODE_CONFIG_GIB;
+}
+
+enum node_config_cache_mode node_config_cache_mode(const struct node_config *cfg)
+{
+    if (cfg->cache.size == 0 || strcmp(cfg->cache.mode, "off") == 0) {
+        return NODE_CONFIG_CACHE_OFF;
+    }
+    return strcmp(cfg->cache.mode, "redirect") == 0 ? NODE_CONFIG_CACHE_REDIRECT
+                                                     : NODE_CONFIG_CACHE_PROXY;
 }

@@ -24,6 +24,9 @@
 #define UNIGW_VERSION "0.1.0-dev"
 #endif
 
+/* A BYTES_AUTO field set to "auto". */
+#define NODE_CONFIG_AUTO UINT64_MAX
+
 /* Units for the table's min/max columns: BYTES are in bytes, MS in milliseconds. */
 #define NODE_CONFIG_KIB 1024ULL
 #define NODE_CONFIG_MIB (1024ULL * NODE_CONFIG_KIB)
@@ -41,14 +44,16 @@
     S(storage, "The shared POSIX mount that holds buckets and objects")                            \
     S(s3, "S3 protocol behaviour")                                                                 \
     S(cluster, "The cluster: Raft membership, the internal RPC and shared secrets")                \
+    S(cache, "The hot-object cache: object bodies held in memory by their owner node")             \
     S(admin, "The admin API (no keys yet)")
 
 /* X(type, section, name, default, min, max, help)
  *
  * Types: STR (char *; min/max bound its length in bytes), U64, U32, BOOL (true/false, yes/no,
  * on/off, 1/0), BYTES (uint64_t; "64KiB", "512MiB", "5GiB", "5TiB" or a plain number),
- * MS (uint64_t milliseconds; "500ms", "30s", "2m", "1h", "7d" or a plain number of ms) and
- * LOGLEVEL (debug, info, warn, error).  Defaults are written as the file would spell them and
+ * BYTES_AUTO (a BYTES value or "auto", stored as NODE_CONFIG_AUTO and resolved by the
+ * key's accessor), MS (uint64_t milliseconds; "500ms", "30s", "2m", "1h", "7d" or a plain
+ * number of ms) and LOGLEVEL (debug, info, warn, error).  Defaults are written as the file would spell them and
  * go through the same parser.  String lengths stay below 161 bytes because libinih reads at
  * most 198 bytes per line.  Some keys get extra syntax checks in config.c (key_check). */
 #define NODE_CONFIG_MAP_NODE(X)                                                                    \
@@ -133,18 +138,34 @@
     X(MS, cluster, heartbeat_timeout, "100ms", 10, 10 * NODE_CONFIG_SEC,                           \
       "Raft heartbeat interval (well below election_timeout)")
 
+/* The hot-object cache (node/cache/, README "Hot-object cache").  size "auto" is a quarter of
+ * the RAM capped at 4 GiB (node_config_cache_size); 0 turns the cache off whatever mode says. */
+#define NODE_CONFIG_MAP_CACHE(X)                                                                   \
+    X(BYTES_AUTO, cache, size, "auto", 0, 16 * NODE_CONFIG_TIB,                                    \
+      "Memory for cached bodies, overhead included; auto: RAM / 4, at most 4GiB; 0: off")        \
+    X(BYTES, cache, max_object_size, "64MiB", 1, NODE_CONFIG_TIB,                                  \
+      "Largest object body the cache holds")                                                     \
+    X(U32, cache, admit_after, "2", 1, 255,                                                        \
+      "Reads of an object within the admission window before it is cached")                      \
+    X(STR, cache, mode, "proxy", 2, 8,                                                             \
+      "GET at a non-owner: proxy (stream from the owner), redirect (307 + token) or off")         \
+    X(MS, cache, token_ttl, "30s", NODE_CONFIG_SEC, NODE_CONFIG_HOUR,                              \
+      "Lifetime of a redirect token (mode = redirect)")
+
 #define NODE_CONFIG_MAP(X)                                                                         \
     NODE_CONFIG_MAP_NODE(X)                                                                        \
     NODE_CONFIG_MAP_SERVER(X)                                                                      \
     NODE_CONFIG_MAP_STORAGE(X)                                                                     \
     NODE_CONFIG_MAP_S3(X)                                                                          \
-    NODE_CONFIG_MAP_CLUSTER(X)
+    NODE_CONFIG_MAP_CLUSTER(X)                                                                     \
+    NODE_CONFIG_MAP_CACHE(X)
 
 #define NODE_CONFIG__CTYPE_STR char *
 #define NODE_CONFIG__CTYPE_U64 uint64_t
 #define NODE_CONFIG__CTYPE_U32 uint32_t
 #define NODE_CONFIG__CTYPE_BOOL bool
 #define NODE_CONFIG__CTYPE_BYTES uint64_t
+#define NODE_CONFIG__CTYPE_BYTES_AUTO uint64_t
 #define NODE_CONFIG__CTYPE_MS uint64_t
 #define NODE_CONFIG__CTYPE_LOGLEVEL enum gw_log_level
 #define NODE_CONFIG__FIELD(type, section, name, def, min, max, help) NODE_CONFIG__CTYPE_##type name;
@@ -175,6 +196,9 @@ struct node_config {
     struct node_config_cluster {
         NODE_CONFIG_MAP_CLUSTER(NODE_CONFIG__FIELD)
     } cluster;
+    struct node_config_cache {
+        NODE_CONFIG_MAP_CACHE(NODE_CONFIG__FIELD)
+    } cache;
     char *config_path;     /* --config FILE, or NULL */
     char *root_access_key; /* UNIGW_ROOT_ACCESS_KEY (3..128 of [A-Za-z0-9]), or NULL */
     char *root_secret_key; /* UNIGW_ROOT_SECRET_KEY (8..128 printable), or NULL */
@@ -219,6 +243,19 @@ void node_config_usage(const char *argv0, struct gw_buf *out);
 /* Free the strings of @cfg (the secret is wiped first) and zero it.  Safe on a zeroed
  * struct and after a failed node_config_load(). */
 void node_config_free(struct node_config *cfg);
+
+/* [cache] mode as an enum. */
+enum node_config_cache_mode {
+    NODE_CONFIG_CACHE_PROXY = 0,
+    NODE_CONFIG_CACHE_REDIRECT,
+    NODE_CONFIG_CACHE_OFF,
+};
+
+/* The cache's byte bound: [cache] size, with "auto" resolved against @ram_bytes (0: the
+ * machine's physical memory) as ram / 4, at most 4 GiB.  0 means the cache is off. */
+uint64_t node_config_cache_size(const struct node_config *cfg, uint64_t ram_bytes);
+/* [cache] mode; OFF also when the size resolves to 0. */
+enum node_config_cache_mode node_config_cache_mode(const struct node_config *cfg);
 
 /* Parse a listen address, "a.b.c.d:port" or "[v6]:port" (port 1..65535), into @out.
  * Returns GW_OK or GW_ERR_INVALID. */

@@ -4,10 +4,11 @@
  * (histogram with the Prometheus default buckets, by op),
  * unigw_http_received_bytes_total{op}, unigw_http_sent_bytes_total{op} and the
  * unigw_http_open_connections gauge; node_metrics_meta_render adds
- * unigw_meta_apply_failures_total{command}, which meta counts itself.
- * Operation names come from handlers (string literals in practice), so the
- * table is small and fixed; an unexpected flood of names lands in "other"
- * instead of growing memory. */
+ * unigw_meta_apply_failures_total{command}, which meta counts itself; the
+ * cache families unigw_cache_* (from the registered cache's stats, zero
+ * without one) and unigw_mount_read_bytes_total.  Operation names come from
+ * handlers (string literals in practice), so the table is small and fixed; an
+ * unexpected flood of names lands in "other" instead of growing memory. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "unigw/alloc.h"
 #include "unigw/arena.h"
 
+#include "cache.h"
 #include "metrics.h"
 
 static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -41,6 +43,10 @@ static pthread_mutex_t metrics_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct op_stats metrics_ops[NODE_METRICS_MAX_OPS + 1]; /* + "other" */
 static size_t metrics_n_ops;
 static int64_t metrics_open_conns;
+static struct node_cache *metrics_cache;
+static uint64_t metrics_proxied_bytes;
+static uint64_t metrics_redirects;
+static uint64_t metrics_mount_read_bytes;
 
 /* The stats slot of @op; the caller holds the mutex. */
 static struct op_stats *find_op(const char *op)
@@ -112,12 +118,45 @@ void node_metrics_conn_add(int delta)
     pthread_mutex_unlock(&metrics_mu);
 }
 
+void node_metrics_set_cache(struct node_cache *c)
+{
+    pthread_mutex_lock(&metrics_mu);
+    metrics_cache = c;
+    pthread_mutex_unlock(&metrics_mu);
+}
+
+/* Add @n to the counter @v under the mutex. */
+static void counter_add(uint64_t *v, uint64_t n)
+{
+    pthread_mutex_lock(&metrics_mu);
+    *v += n;
+    pthread_mutex_unlock(&metrics_mu);
+}
+
+void node_metrics_cache_proxied(uint64_t bytes)
+{
+    counter_add(&metrics_proxied_bytes, bytes);
+}
+
+void node_metrics_cache_redirect(void)
+{
+    counter_add(&metrics_redirects, 1);
+}
+
+void node_metrics_mount_read(uint64_t bytes)
+{
+    counter_add(&metrics_mount_read_bytes, bytes);
+}
+
 void node_metrics_reset(void)
 {
     pthread_mutex_lock(&metrics_mu);
     memset(metrics_ops, 0, sizeof metrics_ops);
     metrics_n_ops = 0;
     metrics_open_conns = 0;
+    metrics_proxied_bytes = 0;
+    metrics_redirects = 0;
+    metrics_mount_read_bytes = 0;
     pthread_mutex_unlock(&metrics_mu);
 }
 
@@ -179,6 +218,48 @@ static void render_bytes(struct gw_buf *out, const char *name, const char *help,
     }
 }
 
+static void render_one(struct gw_buf *out, const char *name, const char *type, const char *help,
+                       uint64_t v)
+{
+    gw_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+                  (unsigned long long)v);
+}
+
+/* The cache families; the caller holds the mutex (lock order: metrics, then cache). */
+static void render_cache(struct gw_buf *out)
+{
+    struct node_cache_stats st;
+
+    memset(&st, 0, sizeof st);
+    if (metrics_cache != NULL) {
+        node_cache_stats(metrics_cache, &st);
+    }
+    render_one(out, "unigw_cache_hits_total", "counter", "Cache lookups answered from memory.",
+               st.hits);
+    render_one(out, "unigw_cache_misses_total", "counter",
+               "Cache lookups not answered (stale ones included).", st.misses);
+    render_one(out, "unigw_cache_bytes", "gauge",
+               "Bytes the cache holds, per-entry overhead and index included.", st.bytes);
+    render_one(out, "unigw_cache_size_bytes", "gauge", "The cache's bound ([cache] size).",
+               st.size);
+    render_one(out, "unigw_cache_objects", "gauge", "Objects in the cache.", st.objects);
+    render_one(out, "unigw_cache_evictions_total", "counter", "Objects evicted to make room.",
+               st.evictions);
+    render_one(out, "unigw_cache_stale_total", "counter",
+               "Cached objects dropped because the file changed.", st.stale);
+    render_one(out, "unigw_cache_admissions_total", "counter", "Objects admitted to the cache.",
+               st.admissions);
+    render_one(out, "unigw_cache_hit_bytes_total", "counter",
+               "Body bytes of the objects cache hits returned.", st.hit_bytes);
+    render_one(out, "unigw_cache_proxied_bytes_total", "counter",
+               "Body bytes streamed from an owner's memory for this node's clients.",
+               metrics_proxied_bytes);
+    render_one(out, "unigw_cache_redirects_total", "counter", "GETs redirected to an owner.",
+               metrics_redirects);
+    render_one(out, "unigw_mount_read_bytes_total", "counter",
+               "Body bytes of GETs read from the mount.", metrics_mount_read_bytes);
+}
+
 void node_metrics_render(struct gw_buf *out)
 {
     pthread_mutex_lock(&metrics_mu);
@@ -191,6 +272,7 @@ void node_metrics_render(struct gw_buf *out)
                   "# TYPE unigw_http_open_connections gauge\n"
                   "unigw_http_open_connections %lld\n",
                   (long long)metrics_open_conns);
+    render_cache(out);
     pthread_mutex_unlock(&metrics_mu);
 }
 

@@ -83,6 +83,54 @@ static void defaults_are_sane(void **state)
     node_config_free(&cfg); /* zeroed: a second free is harmless */
 }
 
+/* [cache]: defaults, "auto" resolved against the RAM (a quarter, at most 4 GiB), explicit
+ * sizes with suffixes, 0 switching the cache (and so the mode) off. */
+static void cache_section(void **state)
+{
+    struct node_config cfg;
+    char err[256] = "";
+
+    (void)state;
+    node_config_init(&cfg);
+    assert_true(cfg.cache.size == NODE_CONFIG_AUTO);
+    assert_int_equal(cfg.cache.max_object_size, 64 * NODE_CONFIG_MIB);
+    assert_int_equal(cfg.cache.admit_after, 2);
+    assert_string_equal(cfg.cache.mode, "proxy");
+    assert_int_equal(cfg.cache.token_ttl, 30 * NODE_CONFIG_SEC);
+    assert_int_equal(node_config_cache_size(&cfg, 8 * NODE_CONFIG_GIB), 2 * NODE_CONFIG_GIB);
+    assert_int_equal(node_config_cache_size(&cfg, 64 * NODE_CONFIG_GIB), 4 * NODE_CONFIG_GIB);
+    assert_true(node_config_cache_size(&cfg, 0) > 0); /* this machine's RAM */
+    assert_true(node_config_cache_size(&cfg, 0) <= 4 * NODE_CONFIG_GIB);
+    assert_int_equal(node_config_cache_mode(&cfg), NODE_CONFIG_CACHE_PROXY);
+    assert_int_equal(parse(&cfg,
+                           "[cache]\nsize = 512MiB\nmax_object_size = 1MiB\nadmit_after = 1\n"
+                           "mode = redirect\ntoken_ttl = 5s\n",
+                           err, sizeof err),
+                     GW_OK);
+    assert_int_equal(node_config_cache_size(&cfg, 8 * NODE_CONFIG_GIB), 512 * NODE_CONFIG_MIB);
+    assert_int_equal(cfg.cache.max_object_size, NODE_CONFIG_MIB);
+    assert_int_equal(cfg.cache.admit_after, 1);
+    assert_int_equal(cfg.cache.token_ttl, 5000);
+    assert_int_equal(node_config_cache_mode(&cfg), NODE_CONFIG_CACHE_REDIRECT);
+    assert_int_equal(node_config_set(&cfg, "cache", "size", "auto", err, sizeof err), GW_OK);
+    assert_true(cfg.cache.size == NODE_CONFIG_AUTO);
+    assert_int_equal(node_config_set(&cfg, "cache", "mode", "off", err, sizeof err), GW_OK);
+    assert_int_equal(node_config_cache_mode(&cfg), NODE_CONFIG_CACHE_OFF);
+    assert_int_equal(node_config_set(&cfg, "cache", "mode", "proxy", err, sizeof err), GW_OK);
+    assert_int_equal(node_config_set(&cfg, "cache", "size", "0", err, sizeof err), GW_OK);
+    assert_int_equal(node_config_cache_size(&cfg, 8 * NODE_CONFIG_GIB), 0);
+    assert_int_equal(node_config_cache_mode(&cfg), NODE_CONFIG_CACHE_OFF);
+    node_config_free(&cfg);
+    expect_error("[cache]\nsize = automatic\n",
+                 "t.conf:2: bad value 'automatic' for 'size' in [cache]: expected auto or a size");
+    expect_error("[cache]\nsize = 17TiB\n", "is out of range 0..16TiB");
+    expect_error("[cache]\nmode = push\n",
+                 "t.conf:2: bad value 'push' for 'mode' in [cache]: expected proxy, redirect or off");
+    expect_error("[cache]\nadmit_after = 0\n", "is out of range 1..255");
+    expect_error("[cache]\ntoken_ttl = 500ms\n", "is out of range 1s..1h");
+    expect_error("[cache]\nmax_object_size = 0\n", "is out of range 1..1TiB");
+}
+
 static void file_with_comments_and_sections(void **state)
 {
     struct node_config cfg;
@@ -638,6 +686,11 @@ static const char *const every_key[] = {
     "cluster.snapshot_trailing=100000000",
     "cluster.election_timeout=3s",
     "cluster.heartbeat_timeout=10ms",
+    "cache.size=0",
+    "cache.max_object_size=1TiB",
+    "cache.admit_after=255",
+    "cache.mode=redirect",
+    "cache.token_ttl=1h",
 };
 
 static void set_every_key(struct node_config *cfg, const char *const *settings, size_t n)
@@ -664,6 +717,7 @@ static void set_every_key(struct node_config *cfg, const char *const *settings, 
 #define CMP_U32 CMP_NUM
 #define CMP_BOOL CMP_NUM
 #define CMP_BYTES CMP_NUM
+#define CMP_BYTES_AUTO CMP_NUM
 #define CMP_MS CMP_NUM
 #define CMP_LOGLEVEL CMP_NUM
 
@@ -760,6 +814,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_sane),
+        cmocka_unit_test(cache_section),
         cmocka_unit_test(file_with_comments_and_sections),
         cmocka_unit_test(good_values_of_every_type),
         cmocka_unit_test(bad_values_name_line_and_key),

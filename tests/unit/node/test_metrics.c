@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "env.h" /* meta's private struct: its fault seam */
 #include "loop.h"
 #include "metrics.h"
@@ -125,12 +126,64 @@ static void meta_failures(void **state)
     gw_buf_free(&cmd);
 }
 
+/* The cache families: zero without a registered cache, then the registered cache's
+ * stats, plus the counters the GET path adds to. */
+static void cache_families(void **state)
+{
+    struct node_cache_opts o = {.size = 1024 * 1024, .max_object_size = 1024, .admit_after = 1};
+    struct node_cache *c = node_cache_create(&o);
+    struct node_cache_fp fp = {1, 2, 3, 4, 5};
+    struct node_cache_entry *e;
+    struct node_cache_stats st;
+    struct gw_buf b = GW_BUF_INIT;
+    char line[128];
+    char *t;
+
+    (void)state;
+    node_metrics_reset();
+    node_metrics_set_cache(NULL);
+    t = render(&b);
+    assert_non_null(strstr(t, "# TYPE unigw_cache_hits_total counter\nunigw_cache_hits_total 0\n"));
+    assert_non_null(strstr(t, "# TYPE unigw_cache_bytes gauge\nunigw_cache_bytes 0\n"));
+    assert_non_null(strstr(t, "unigw_mount_read_bytes_total 0\n"));
+    assert_int_equal(node_cache_insert(c, GW_STR("b"), GW_STR("k"), &fp, NULL, 0, "body", 4),
+                     GW_OK);
+    assert_int_equal(node_cache_lookup(c, GW_STR("b"), GW_STR("k"), &fp, &e), GW_OK);
+    node_cache_entry_unref(e);
+    fp.ino++;
+    assert_int_equal(node_cache_lookup(c, GW_STR("b"), GW_STR("k"), &fp, &e), GW_ERR_NOT_FOUND);
+    node_metrics_set_cache(c);
+    node_metrics_cache_proxied(1000);
+    node_metrics_cache_proxied(24);
+    node_metrics_cache_redirect();
+    node_metrics_mount_read(77);
+    node_cache_stats(c, &st);
+    t = render(&b);
+    assert_non_null(strstr(t, "unigw_cache_hits_total 1\n"));
+    assert_non_null(strstr(t, "unigw_cache_misses_total 1\n"));
+    assert_non_null(strstr(t, "unigw_cache_stale_total 1\n"));
+    assert_non_null(strstr(t, "unigw_cache_objects 0\n"));
+    assert_non_null(strstr(t, "unigw_cache_evictions_total 0\n"));
+    assert_non_null(strstr(t, "unigw_cache_admissions_total 1\n"));
+    assert_non_null(strstr(t, "unigw_cache_hit_bytes_total 4\n"));
+    assert_non_null(strstr(t, "unigw_cache_size_bytes 1048576\n"));
+    snprintf(line, sizeof line, "unigw_cache_bytes %llu\n", (unsigned long long)st.bytes);
+    assert_non_null(strstr(t, line));
+    assert_non_null(strstr(t, "unigw_cache_proxied_bytes_total 1024\n"));
+    assert_non_null(strstr(t, "unigw_cache_redirects_total 1\n"));
+    assert_non_null(strstr(t, "unigw_mount_read_bytes_total 77\n"));
+    node_metrics_set_cache(NULL);
+    node_cache_destroy(c);
+    gw_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counters),
         cmocka_unit_test(bounded),
         cmocka_unit_test(meta_failures),
+        cmocka_unit_test(cache_families),
     };
     return cmocka_run_group_tests_name("node/metrics", tests, NULL, NULL);
 }
