@@ -23,12 +23,13 @@ build-asan:
 run: deps build
 	@bash deploy/run.sh
 
-# Every suite, under ASan+UBSan: unit, fuzz-corpus replay, integration.  The
+# Every suite, under ASan+UBSan: unit, fuzz-corpus replay, integration, stress.  The
 # release build is made too, so a warning that only -O2 shows fails here and
 # not later in `make run`.
 test: deps build build-asan
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -L integration
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -L stress
 
 unit: build-asan
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
