@@ -19,6 +19,7 @@
 #include "s3_fixture.h"
 #include "sigv4.h"
 #include "unigw/alloc.h"
+#include "unigw/checksum.h"
 #include "unigw/err.h"
 #include "unigw/pool.h"
 
@@ -151,6 +152,30 @@ static void fx_apply_remote(struct fx *f)
 void fx_remote_commit(struct fx *f, const struct gw_buf *cmd)
 {
     gw_buf_put_bytes(&f->remote, gw_buf_str(cmd));
+}
+
+void fx_remote_part(struct fx *f, const char *upload_id, uint32_t number, const void *p,
+                    size_t n)
+{
+    struct meta_cmd_hdr h = fx_cmd_hdr();
+    struct gw_buf cmd = GW_BUF_INIT;
+    unsigned char md5[GW_MD5_LEN];
+    char dir[700], file[64], path[800];
+
+    snprintf(dir, sizeof dir, "%s/.unigw/multipart", f->mount);
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s/.unigw/multipart/%s", f->mount, upload_id);
+    mkdir(dir, 0755);
+    snprintf(file, sizeof file, "%u-remote", (unsigned)number);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    fx_write_file(path, p, n);
+    gw_md5(p, n, md5);
+    assert_int_equal(meta_cmd_part_put(&cmd, &h, GW_STR("b"), gw_str_c(upload_id), number, n,
+                                       gw_str_make((const char *)md5, GW_MD5_LEN), GW_STR(""),
+                                       gw_str_c(file)),
+                     GW_OK);
+    fx_remote_commit(f, &cmd);
+    gw_buf_free(&cmd);
 }
 
 static void fx_queue_prop(struct fx *f, struct fx_prop *p)

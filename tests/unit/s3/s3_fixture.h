@@ -90,6 +90,10 @@ size_t fx_explore(struct fx *f, const struct fx_scenario *sc);
 /* Commit @cmd as another node would: it is committed, but this replica
  * applies it only when a read barrier or a proposal of this node runs. */
 void fx_remote_commit(struct fx *f, const struct gw_buf *cmd);
+/* A part of upload @upload_id (bucket "b") that another node staged and
+ * committed: its file is on the mount, its record not applied here yet. */
+void fx_remote_part(struct fx *f, const char *upload_id, uint32_t number, const void *p,
+                    size_t n);
 /* The header every test command carries. */
 struct meta_cmd_hdr fx_cmd_hdr(void);
 

@@ -177,6 +177,49 @@ static void complete_tagged(void **state)
     explore_complete(&cc, "complete-tagged+full", FX_F_FULL);
 }
 
+/* Parts another node acknowledged a moment ago, not yet applied on this
+ * replica: Complete waits for the read barrier and finds them (it used to
+ * answer InvalidPart, which no client retries). */
+static void complete_sees_parts_of_other_nodes(void **state)
+{
+    struct fx *f = fx_create(1 << 20, true);
+    struct cmpl_case cc = {0};
+    size_t big_len = 5u << 20;
+    char *big = gw_malloc(big_len);
+    unsigned char md5[GW_MD5_LEN];
+    char hex[2][2 * GW_MD5_LEN + 1];
+    struct fx_req r = {.method = "POST", .target = cc.target, .body = cc.xml};
+    struct gw_buf body = GW_BUF_INIT, got = GW_BUF_INIT;
+
+    (void)state;
+    memset(big, 'p', big_len);
+    snprintf(cc.key, sizeof cc.key, "remote");
+    snprintf(cc.path, sizeof cc.path, "%s/b/remote", fx_mount(f));
+    create_upload(f, &cc);
+    fx_remote_part(f, cc.upload_id, 1, big, big_len);
+    fx_remote_part(f, cc.upload_id, 2, part_body, strlen(part_body));
+    gw_md5(big, big_len, md5);
+    gw_hex_encode(md5, GW_MD5_LEN, hex[0]);
+    gw_md5(part_body, strlen(part_body), md5);
+    gw_hex_encode(md5, GW_MD5_LEN, hex[1]);
+    snprintf(cc.xml, sizeof cc.xml,
+             "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+             "<Part><PartNumber>2</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>",
+             hex[0], hex[1]);
+    snprintf(cc.target, sizeof cc.target, "/b/remote?uploadId=%s", cc.upload_id);
+    r.body_len = strlen(cc.xml);
+    assert_int_equal(fx_do(f, &r, &body), 200);
+    assert_true(has_result(gw_buf_str(&body)));
+    assert_true(is_completed(f, &cc));
+    assert_true(fx_read_file(cc.path, &got));
+    assert_int_equal(got.len, big_len + strlen(part_body));
+    assert_memory_equal(got.data + big_len, part_body, strlen(part_body));
+    gw_buf_free(&got);
+    gw_buf_free(&body);
+    gw_free(big);
+    fx_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +227,7 @@ int main(void)
         cmocka_unit_test(complete_disk_full),
         cmocka_unit_test(complete_refused),
         cmocka_unit_test(complete_tagged),
+        cmocka_unit_test(complete_sees_parts_of_other_nodes),
     };
     fx_filter_from_env();
     return cmocka_run_group_tests_name("s3/mpu_complete", tests, NULL, NULL);

@@ -115,11 +115,39 @@ static void part_copy_range(void **state)
     explore_pcopy(&pc, "part-copy-range+gone+full+refused");
 }
 
+/* A part another node committed a moment ago is replaced by UploadPartCopy
+ * on this node: the read barrier first, so its file is known and goes
+ * (without it the replaced file stayed staged until the upload ended). */
+static void part_copy_replaces_part_of_other_node(void **state)
+{
+    static const char *const hdrs[] = {"x-amz-copy-source", "/b/src", NULL};
+    struct fx *f = fx_create(8, true);
+    struct pcopy_case pc = {0};
+    struct fx_req r = {.method = "PUT", .target = pc.target, .headers = hdrs};
+    struct meta_part *parts = NULL;
+    size_t n = 0;
+
+    (void)state;
+    create_upload(f, &pc);
+    fx_remote_part(f, pc.upload_id, 1, "remote bytes", 12);
+    snprintf(pc.target, sizeof pc.target, "/b/mp?partNumber=1&uploadId=%s", pc.upload_id);
+    assert_int_equal(fx_do(f, &r, NULL), 200);
+    assert_int_equal(meta_part_list(fx_meta(f), GW_STR("b"), gw_str_c(pc.upload_id), 0, 0,
+                                    &parts, &n),
+                     GW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(parts[0].size, strlen(src_body));
+    assert_int_equal(fx_count_files(pc.dir), 1);
+    gw_free(parts);
+    fx_destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(part_copy_whole),
         cmocka_unit_test(part_copy_range),
+        cmocka_unit_test(part_copy_replaces_part_of_other_node),
     };
     fx_filter_from_env();
     return cmocka_run_group_tests_name("s3/mpu_copy", tests, NULL, NULL);
