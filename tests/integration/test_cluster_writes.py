@@ -136,3 +136,50 @@ def test_part_copy_and_list_parts_on_other_nodes(cl):
         assert len(os.listdir(d)) == 1, os.listdir(d)
         s3[c].abort_multipart_upload(Bucket=bucket, Key="pc", UploadId=up)
         assert not os.path.exists(d)
+
+
+def _tags(s3, bucket, key):
+    return {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket,
+                                                                 Key=key)["TagSet"]}
+
+
+def test_tagged_writes_without_a_leader_leave_the_old_object(cl_fresh):
+    c = cl_fresh
+    s3 = clients(c)
+    lead = util.wait_leader(c)
+    surv = [i for i in range(GW_NODES) if i != lead][0]
+    victims = [i for i in range(GW_NODES) if i != surv]
+    bucket = util.unique_bucket("tag")
+    s3[lead].create_bucket(Bucket=bucket)
+    for key in ("put", "copy"):
+        s3[lead].put_object(Bucket=bucket, Key=key, Body=b"old " + key.encode(), Tagging="t=old")
+    s3[lead].put_object(Bucket=bucket, Key="src", Body=b"the source", Tagging="t=src")
+    for key in ("put", "copy"):
+        assert _tags(s3[surv], bucket, key) == {"t": "old"}  # the survivor has applied them
+    for i in victims:
+        util.kill9(c.nodes[i])
+    try:
+        _refused_without_leader(s3[surv], bucket)
+        for key in ("put", "copy"):
+            with open(os.path.join(c.mount, bucket, key), "rb") as f:
+                assert f.read() == b"old " + key.encode()
+    finally:
+        for i in victims:
+            util.restart(c.nodes[i])
+    util.wait_leader(c)
+    for i in range(GW_NODES):
+        for key in ("put", "copy"):
+            assert s3[i].get_object(Bucket=bucket, Key=key)["Body"].read() == \
+                b"old " + key.encode()
+            assert _tags(s3[i], bucket, key) == {"t": "old"}, (i, key)
+
+
+def _refused_without_leader(s3, bucket):
+    """At once, before the survivor gives up on its leader: the tag proposal is refused."""
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.put_object(Bucket=bucket, Key="put", Body=b"new bytes", Tagging="t=new")
+    assert util.client_error(ei.value)[1] == 503
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "src"},
+                       TaggingDirective="REPLACE", Tagging="t=new")
+    assert util.client_error(ei.value)[1] == 503

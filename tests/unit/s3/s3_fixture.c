@@ -718,6 +718,34 @@ int fx_do(struct fx *f, const struct fx_req *r, struct gw_buf *body)
     return status;
 }
 
+int fx_tag_put(struct fx *f, const char *key, const char *value)
+{
+    char target[256], body[256];
+    struct fx_req r = {.method = "PUT", .target = target, .body = body};
+
+    snprintf(target, sizeof target, "/b/%s?tagging", key);
+    snprintf(body, sizeof body,
+             "<Tagging><TagSet><Tag><Key>t</Key><Value>%s</Value></Tag></TagSet></Tagging>", value);
+    r.body_len = strlen(body);
+    return fx_do(f, &r, NULL);
+}
+
+bool fx_tag_is(struct fx *f, const char *key, const char *value)
+{
+    char target[256];
+    struct fx_req r = {.method = "GET", .target = target};
+    struct gw_buf body = GW_BUF_INIT;
+    struct gw_str v;
+    bool ok;
+
+    snprintf(target, sizeof target, "/b/%s?tagging", key);
+    assert_int_equal(fx_do(f, &r, &body), 200);
+    v = fx_xml_elem(gw_buf_str(&body), "Value");
+    ok = value == NULL ? v.p == NULL : v.p != NULL && gw_str_eq_c(v, value);
+    gw_buf_free(&body);
+    return ok;
+}
+
 /* ---- exploring every order of events ---------------------------------------------- */
 
 struct fx_path {

@@ -100,6 +100,11 @@ struct meta_cmd_hdr fx_cmd_hdr(void);
 /* Run only the tests matching $UNIGW_TEST_FILTER (a cmocka pattern), if set. */
 void fx_filter_from_env(void);
 
+/* PutObjectTagging of b/@key with the one tag t=@value; returns the status. */
+int fx_tag_put(struct fx *f, const char *key, const char *value);
+/* True when b/@key's tag t is @value (NULL: it has no tags). */
+bool fx_tag_is(struct fx *f, const char *key, const char *value);
+
 /* Helpers for checks. */
 size_t fx_count_files(const char *dir); /* regular files below @dir, recursively */
 /* The whole content of @path into @out; false when it cannot be read. */

@@ -26,6 +26,7 @@ static const char old_body[] = "the old object";
 
 struct cmpl_case {
     const char *const *create_headers;
+    const char *want_tag; /* the completed object's tag t; NULL: none */
     char key[64];
     char path[600];
     char upload_id[128];
@@ -76,6 +77,7 @@ static void cmpl_prepare(struct fx *f, size_t run, void *arg, struct fx_req *out
     snprintf(cc->key, sizeof cc->key, "obj%zu", run);
     snprintf(cc->path, sizeof cc->path, "%s/b/%s", fx_mount(f), cc->key);
     fx_write_file(cc->path, old_body, strlen(old_body));
+    assert_int_equal(fx_tag_put(f, cc->key, "old"), 200);
     create_upload(f, cc);
     upload_part(f, cc);
     snprintf(cc->target, sizeof cc->target, "/b/%s?uploadId=%s", cc->key, cc->upload_id);
@@ -121,16 +123,25 @@ static void cmpl_check(struct fx *f, const struct fx_run *run, void *arg)
     if (is_completed(f, cc)) {
         assert_true(run->was_gone || (run->status == 200 && has_result(run->body)));
         assert_true(content_is(cc, part_body));
+        assert_true(fx_tag_is(f, cc->key, cc->want_tag));
         assert_int_equal(stat(cc->dir, &st), -1); /* the staged data went */
         return;
     }
     assert_false(run->status == 200 && has_result(run->body));
-    assert_true(content_is(cc, old_body) || content_is(cc, part_body));
+    /* Refused before the publish: the old object with its tags; after it
+     * (upload_finish refused): the new object with its own tags. */
+    if (content_is(cc, old_body)) {
+        assert_true(fx_tag_is(f, cc->key, "old"));
+    } else {
+        assert_true(content_is(cc, part_body));
+        assert_true(fx_tag_is(f, cc->key, cc->want_tag));
+    }
     /* An error leaves an upload that a retry completes. */
     assert_int_equal(fx_do(f, &retry, &body), 200);
     assert_true(has_result(gw_buf_str(&body)));
     assert_true(is_completed(f, cc));
     assert_true(content_is(cc, part_body));
+    assert_true(fx_tag_is(f, cc->key, cc->want_tag));
     gw_buf_free(&body);
 }
 
@@ -171,10 +182,10 @@ static void complete_refused(void **state)
 static void complete_tagged(void **state)
 {
     static const char *const hdrs[] = {"x-amz-tagging", "t=mpu", NULL};
-    struct cmpl_case cc = {.create_headers = hdrs};
+    struct cmpl_case cc = {.create_headers = hdrs, .want_tag = "mpu"};
 
     (void)state;
-    explore_complete(&cc, "complete-tagged+full", FX_F_FULL);
+    explore_complete(&cc, "complete-tagged+refused+full", FX_F_PROP_FAIL | FX_F_FULL);
 }
 
 /* Parts another node acknowledged a moment ago, not yet applied on this

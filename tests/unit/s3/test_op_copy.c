@@ -2,7 +2,9 @@
  * events it can see (s3_fixture.h): pool jobs, the tag proposal, the client
  * going away, the disk filling up, a refused proposal.  Every run gives
  * exactly one response and leaves no temp file; an answer other than 200
- * leaves the destination's bytes and tags as they were. */
+ * leaves the destination's bytes and tags as they were (the copy's tags are
+ * committed before it is published; a publish refused after that puts the
+ * old tags back). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,35 +29,6 @@ struct copy_case {
     char target[128];
 };
 
-static int tagging_put(struct fx *f, const char *key, const char *value)
-{
-    char target[128], body[256];
-    struct fx_req r = {.method = "PUT", .target = target, .body = body};
-
-    snprintf(target, sizeof target, "/b/%s?tagging", key);
-    snprintf(body, sizeof body,
-             "<Tagging><TagSet><Tag><Key>t</Key><Value>%s</Value></Tag></TagSet></Tagging>", value);
-    r.body_len = strlen(body);
-    return fx_do(f, &r, NULL);
-}
-
-/* True when the object's tag t is @value (NULL: it has no tags). */
-static bool tag_is(struct fx *f, const char *key, const char *value)
-{
-    char target[128];
-    struct fx_req r = {.method = "GET", .target = target};
-    struct gw_buf body = GW_BUF_INIT;
-    struct gw_str v;
-    bool ok;
-
-    snprintf(target, sizeof target, "/b/%s?tagging", key);
-    assert_int_equal(fx_do(f, &r, &body), 200);
-    v = fx_xml_elem(gw_buf_str(&body), "Value");
-    ok = value == NULL ? v.p == NULL : v.p != NULL && gw_str_eq_c(v, value);
-    gw_buf_free(&body);
-    return ok;
-}
-
 static void put_object(struct fx *f, const char *key, const char *body)
 {
     char target[128];
@@ -73,7 +46,7 @@ static void copy_prepare(struct fx *f, size_t run, void *arg, struct fx_req *out
     snprintf(cc->path, sizeof cc->path, "%s/b/%s", fx_mount(f), cc->key);
     snprintf(cc->target, sizeof cc->target, "/b/%s", cc->key);
     put_object(f, cc->key, old_body);
-    assert_int_equal(tagging_put(f, cc->key, "old"), 200);
+    assert_int_equal(fx_tag_put(f, cc->key, "old"), 200);
     out->method = "PUT";
     out->target = cc->target;
     out->headers = cc->headers;
@@ -88,11 +61,11 @@ static void copy_check(struct fx *f, const struct fx_run *run, void *arg)
     if (run->status == 200) {
         assert_int_equal(got.len, strlen(src_body));
         assert_memory_equal(got.data, src_body, got.len);
-        assert_true(tag_is(f, cc->key, cc->want_tag));
+        assert_true(fx_tag_is(f, cc->key, cc->want_tag));
     } else {
         assert_int_equal(got.len, strlen(old_body));
         assert_memory_equal(got.data, old_body, got.len);
-        assert_true(tag_is(f, cc->key, "old"));
+        assert_true(fx_tag_is(f, cc->key, "old"));
         if (!run->was_full && !run->was_gone) {
             assert_true(run->was_refused);
             assert_int_equal(run->status, 503);
@@ -108,7 +81,7 @@ static void explore_copy(struct copy_case *cc, const char *name, unsigned faults
                              .check = copy_check, .arg = cc};
 
     put_object(f, "src", src_body);
-    assert_int_equal(tagging_put(f, "src", "src"), 200);
+    assert_int_equal(fx_tag_put(f, "src", "src"), 200);
     fx_explore(f, &sc);
     fx_destroy(f);
 }
@@ -120,7 +93,7 @@ static void copy_with_source_tags(void **state)
     struct copy_case cc = {.headers = hdrs, .want_tag = "src"};
 
     (void)state;
-    explore_copy(&cc, "copy+gone+full", FX_F_GONE | FX_F_FULL);
+    explore_copy(&cc, "copy+gone+full+refused", FX_F_GONE | FX_F_FULL | FX_F_PROP_FAIL);
 }
 
 /* x-amz-tagging-directive REPLACE with new tags and new metadata. */
@@ -134,7 +107,26 @@ static void copy_replace_tags(void **state)
     struct copy_case cc = {.headers = hdrs, .want_tag = "new"};
 
     (void)state;
-    explore_copy(&cc, "copy-replace+full", FX_F_FULL);
+    explore_copy(&cc, "copy-replace+full+refused", FX_F_FULL | FX_F_PROP_FAIL);
+}
+
+/* The destination exists and If-None-Match: * refuses the copy after its
+ * tags were committed: 412, and the old tags are back. */
+static void copy_refused_by_condition(void **state)
+{
+    static const char *const hdrs[] = {"x-amz-copy-source", "/b/src",
+                                       "if-none-match", "*", NULL};
+    struct fx *f = fx_create(8, false);
+    struct fx_req r = {.method = "PUT", .target = "/b/dst", .headers = hdrs};
+
+    (void)state;
+    put_object(f, "src", src_body);
+    assert_int_equal(fx_tag_put(f, "src", "src"), 200);
+    put_object(f, "dst", old_body);
+    assert_int_equal(fx_tag_put(f, "dst", "old"), 200);
+    assert_int_equal(fx_do(f, &r, NULL), 412);
+    assert_true(fx_tag_is(f, "dst", "old"));
+    fx_destroy(f);
 }
 
 int main(void)
@@ -142,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_with_source_tags),
         cmocka_unit_test(copy_replace_tags),
+        cmocka_unit_test(copy_refused_by_condition),
     };
     fx_filter_from_env();
     return cmocka_run_group_tests_name("s3/op_copy", tests, NULL, NULL);
