@@ -5,7 +5,11 @@
  * wakes that loop with uv_async_send; the loop then runs the done callbacks in
  * submission order of completion.  uv_async_send coalesces, so the done list is
  * drained completely on each wake-up.  Closing a loop waits for its in-flight
- * jobs (their done callbacks still run) before closing the async handle. */
+ * jobs (their done callbacks still run) before closing the async handle.
+ *
+ * A manual loop attachment (unit tests) has no pool: submitting queues the
+ * job on its done list, and gw_pool_manual_run runs one of them. */
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -165,6 +169,76 @@ void gw_pool_loop_close(struct gw_pool_loop *pl)
     }
 }
 
+/* ---- the manual attachment (unit tests) ---- */
+
+static void manual_push(struct gw_pool_loop *pl, struct gw_pool_job *job)
+{
+    for (const struct gw_pool_job *j = pl->done_head; j != NULL; j = j->next) {
+        assert(j != job && "a job submitted again while it is queued");
+    }
+    if (pl->done_tail != NULL) {
+        pl->done_tail->next = job;
+    } else {
+        pl->done_head = job;
+    }
+    pl->done_tail = job;
+}
+
+int gw_pool_manual_create(struct gw_pool_loop **out)
+{
+    *out = gw_calloc(1, sizeof **out);
+    return GW_OK;
+}
+
+void gw_pool_manual_destroy(struct gw_pool_loop *pl)
+{
+    if (pl != NULL) {
+        assert(pl->pool == NULL && pl->done_head == NULL);
+        gw_free(pl);
+    }
+}
+
+size_t gw_pool_manual_n_queued(const struct gw_pool_loop *pl)
+{
+    size_t n = 0;
+
+    for (const struct gw_pool_job *j = pl->done_head; j != NULL; j = j->next) {
+        n++;
+    }
+    return n;
+}
+
+struct gw_pool_job *gw_pool_manual_job(const struct gw_pool_loop *pl, size_t i)
+{
+    struct gw_pool_job *j = pl->done_head;
+
+    while (j != NULL && i-- > 0) {
+        j = j->next;
+    }
+    return j;
+}
+
+void gw_pool_manual_run(struct gw_pool_loop *pl, size_t i)
+{
+    struct gw_pool_job **link = &pl->done_head;
+    struct gw_pool_job *job = NULL;
+
+    while (*link != NULL && i-- > 0) {
+        link = &(*link)->next;
+    }
+    job = *link;
+    assert(job != NULL);
+    *link = job->next;
+    pl->done_tail = NULL;
+    for (struct gw_pool_job *j = pl->done_head; j != NULL; j = j->next) {
+        pl->done_tail = j;
+    }
+    job->next = NULL;
+    job->work(job);
+    pl->n_inflight--;
+    job->done(job);
+}
+
 void gw_pool_submit(struct gw_pool_loop *pl, struct gw_pool_job *job, gw_pool_work_cb work,
                     gw_pool_done_cb done, void *data)
 {
@@ -176,6 +250,10 @@ void gw_pool_submit(struct gw_pool_loop *pl, struct gw_pool_job *job, gw_pool_wo
     job->origin = pl;
     job->next = NULL;
     pl->n_inflight++;
+    if (p == NULL) {
+        manual_push(pl, job);
+        return;
+    }
     pthread_mutex_lock(&p->mu);
     if (p->tail != NULL) {
         p->tail->next = job;

@@ -93,8 +93,11 @@ struct gw_str s3__tag_object_id(const struct s3_objmeta *m, bool has_meta, const
 /* Parse x-amz-tagging (if present) into the canonical encoding *@out (a NULL
  * view when absent).  GW_OK or GW_ERR_INVALID_TAG. */
 int s3__tag_header(struct s3_req *q, struct gw_str *out);
-/* After a publish: store @tags (canonical) for the object just written with
- * @m (a NULL or empty @tags stores nothing).  Then @cb(arg, rv). */
+/* Store @tags (canonical) under @m's object id (a NULL or empty @tags stores
+ * nothing).  Then @cb(arg, rv).  The write paths call it before they
+ * publish, with an object id they chose (s3_publish.has_object_id): a
+ * refused proposal then leaves the old object as it was, and a tag record
+ * for an id that never appeared reads as stale. */
 void s3__tag_store(struct s3_req *q, struct gw_str bucket, struct gw_str key,
                    const struct s3_objmeta *m, struct gw_str tags, s3_mpu_done_cb cb, void *arg);
 /* Pool thread, before @bucket/@key is removed or replaced: the identity
@@ -107,6 +110,21 @@ struct gw_str s3__tag_drop_due(struct s3_service *s, struct gw_str bucket, struc
  * that no object reads. */
 void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
                   struct gw_str object_id, s3_mpu_done_cb cb, void *arg);
+
+/* The tag set an object has before a write replaces it: one tag record per
+ * key, so committing the new object's tags replaces the old object's, and a
+ * write refused after that (a failed condition, a full disk) puts them back. */
+struct s3_tag_prior {
+    bool has_tags;
+    struct gw_str object_id; /* views in the request's arena */
+    struct gw_str tags;
+};
+/* Blocking (pool): what @bucket/@key has now (has_tags false: no object or no tags). */
+void s3__tag_prior_read(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                        struct s3_tag_prior *out);
+/* Loop: commit @pr's tags again (it must have some), then @cb(arg, rv). */
+void s3__tag_restore(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                     const struct s3_tag_prior *pr, s3_mpu_done_cb cb, void *arg);
 /* The number of tags the object has (x-amz-tagging-count), 0 when none. */
 size_t s3__tag_count(struct s3_req *q, struct gw_str object_id);
 

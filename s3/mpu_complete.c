@@ -1,10 +1,10 @@
 /* CompleteMultipartUpload.
  *
- *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> FINISH ---> DONE
- *   (loop +    (pool)     (pool)    (pool)       (loop +      (answered)
- *    claim)      |          |         |           pool)         ^
- *     |          +----------+---------+--> DISCARD (pool) ------+
- *     +---------------------------------------------------------+
+ *   CHECK ---> STAGE ---> BODY --+-------------------> PUBLISH ---> FINISH ---> DONE
+ *   (loop +    (pool)     (pool) +--> TAG (loop) ----^ (pool)       (loop +     (answered)
+ *    claim)      |          |          |                 |           pool)        ^
+ *     |          +----------+----------+-----------------+-------------+-> DISCARD+
+ *     +----------------------------------------------------------------(pool)-----+
  *
  *   CHECK   read and parse the XML body; the upload (NoSuchUpload), each
  *           listed part against the committed records (InvalidPart), sizes
@@ -18,20 +18,24 @@
  *   STAGE   create the temp file under .unigw/tmp
  *   BODY    each part appended by copy_file_range (read/write when
  *           refused); the final ETag md5(md5s)-N, the composite or
- *           full-object checksum
+ *           full-object checksum; with tags, the tags the old object has
+ *   TAG     the upload's tags under the new object's id, before anything is
+ *           published: a refused proposal leaves the old object as it was
  *   PUBLISH s3__publish (the PutObject rename)
- *   FINISH  propose upload_finish (drops the part records), store the
- *           upload's tags under the new object id, remove the staged
- *           directory (pool), then the result document
- *   DISCARD unlink the temp file once no job holds it; then the error, or
- *           the result of a racing Complete with the same list that won
+ *   FINISH  propose upload_finish (drops the part records), remove the
+ *           staged directory (pool), then the result document
+ *   DISCARD unlink the temp file once no job holds it; when the tags were
+ *           committed and nothing was published, commit the old object's
+ *           tags again; then the error, or the result of a racing Complete
+ *           with the same list that won
  *   DONE    the final answer is decided: nothing starts or answers again;
  *           the keep-alive timer only closes
  *
  * Errors before the 200 went out are ordinary S3 errors.  After it the
  * status is already 200, so the error goes out as an <Error> document in
  * the body, as AWS does; that is the one place besides s3_err_respond that
- * writes one. */
+ * writes one.  An error after PUBLISH (upload_finish refused) leaves the new
+ * object with its tags and a claimed upload, which a retry finishes. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,7 @@ enum complete_state {
     CMPL_CHECK,
     CMPL_STAGE,
     CMPL_BODY,
+    CMPL_TAG,
     CMPL_PUBLISH,
     CMPL_FINISH,
     CMPL_DISCARD,
@@ -80,6 +85,9 @@ struct complete_op {
     char cksum_b64[GW_CHECKSUM_B64_CAP + 8];
     int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
+    struct s3_tag_prior prior; /* the old object's tags, when the upload has tags */
+    bool is_tagged;            /* the upload's tags are committed under the new id */
+    bool is_published;
     /* the 200 stream (once the claim succeeded) */
     uv_timer_t timer;
     bool is_streaming; /* 200 sent; the timer is initialized */
@@ -693,14 +701,35 @@ static void body_work_cb(struct gw_pool_job *job)
     if (rv == 0) {
         final_meta(c);
     }
+    if (rv == 0 && c->info.tags.len > 0) {
+        s3__tag_prior_read(c->q, c->q->rt.bucket, c->q->rt.key, &c->prior);
+    }
     c->job_rv = rv;
 }
 
+/* ---- TAG -------------------------------------------------------------------- */
+
 static void publish_start(struct complete_op *c);
+
+static void tagged_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+
+    if (c->state != CMPL_TAG) {
+        return;
+    }
+    if (rv != 0) {
+        cmpl_fail(c, rv); /* nothing was published: the old object keeps its tags */
+        return;
+    }
+    c->is_tagged = true;
+    publish_start(c);
+}
 
 static void body_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
+    struct s3_req *q = c->q;
 
     if (!cmpl_job_back(c)) {
         return;
@@ -709,7 +738,16 @@ static void body_done_cb(struct gw_pool_job *job)
         cmpl_fail(c, c->job_rv);
         return;
     }
-    publish_start(c);
+    if (c->info.tags.len == 0) {
+        publish_start(c);
+        return;
+    }
+    if (s3__object_id_new(&c->info.meta) != 0) {
+        cmpl_fail(c, GW_ERR_INTERNAL);
+        return;
+    }
+    c->state = CMPL_TAG;
+    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->info.meta, c->info.tags, tagged_cb, c);
 }
 
 /* ---- PUBLISH (pool) --------------------------------------------------------- */
@@ -727,6 +765,7 @@ static void publish_work_cb(struct gw_pool_job *job)
     pub.tmp_path = c->tmp_path;
     pub.fd = c->fd;
     pub.meta = &c->info.meta;
+    pub.has_object_id = c->is_tagged;
     rv = s3__publish(&pub, q->a);
     if (rv == 0) {
         close(c->fd);
@@ -752,6 +791,7 @@ static void publish_done_cb(struct gw_pool_job *job)
         cmpl_fail(c, c->job_rv);
         return;
     }
+    c->is_published = true;
     finish_start(c);
 }
 
@@ -777,20 +817,6 @@ static void cleanup_done_cb(struct gw_pool_job *job)
     if (cmpl_job_back(c)) {
         complete_end(c, GW_OK);
     }
-}
-
-static void tagged_cb(void *arg, int rv)
-{
-    struct complete_op *c = arg;
-
-    if (c->state != CMPL_FINISH) {
-        return;
-    }
-    if (rv != 0) {
-        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
-                "op=CompleteMultipartUpload msg=\"tags not stored: %s\"", gw_err_name(rv));
-    }
-    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
 }
 
 /* Two Completes with the same part list may run at once (a client's retry
@@ -820,7 +846,7 @@ static void finished_cb(void *arg, int rv)
         cmpl_fail(c, rv);
         return;
     }
-    s3__tag_store(c->q, c->q->rt.bucket, c->q->rt.key, &c->info.meta, c->info.tags, tagged_cb, c);
+    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
 }
 
 static void finish_start(struct complete_op *c)
@@ -864,20 +890,44 @@ static void answer_error(struct complete_op *c)
     complete_end(c, c->rv);
 }
 
+static void restored_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
+                "op=CompleteMultipartUpload msg=\"old tags not restored: %s\"", gw_err_name(rv));
+    }
+    answer_error(c);
+}
+
+/* Put the old object's tags back if this Complete replaced them and then
+ * did not publish, and answer. */
+static void discard_tags(struct complete_op *c)
+{
+    struct s3_req *q = c->q;
+
+    if (!c->is_tagged || c->is_published || !c->prior.has_tags) {
+        answer_error(c);
+        return;
+    }
+    s3__tag_restore(q, q->rt.bucket, q->rt.key, &c->prior, restored_cb, c);
+}
+
 static void discard_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
     assert(c->state == CMPL_DISCARD && c->n_jobs == 1);
     c->n_jobs--;
-    answer_error(c);
+    discard_tags(c);
 }
 
 static void discard_run(struct complete_op *c)
 {
     assert(c->state == CMPL_DISCARD && c->n_jobs == 0);
     if (c->fd < 0) {
-        answer_error(c);
+        discard_tags(c);
         return;
     }
     c->n_jobs++;

@@ -2,18 +2,22 @@
  * the x-amz-copy-source-if-* conditions, and a copy onto itself to change
  * metadata (s3fs chmod/touch do this).
  *
- *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> COMMIT ---> DONE
- *   (loop)     (pool)     (pool)    (pool)       (loop:       (answered)
- *     |          |          |         |          tags)          ^
- *     |          +----------+---------+------------+--> DISCARD-+
- *     +-------------------------------------------------(pool)--+
+ *   CHECK ---> STAGE ---> BODY --+--------------------> PUBLISH ---> DONE
+ *   (loop)     (pool)     (pool) +--> TAG (loop) -------^ (pool)      (answered)
+ *     |          |          |          |                   |            ^
+ *     |          +----------+----------+-------------------+--> DISCARD-+
+ *     +----------------------------------------------------------(pool)-+
  *
  *   CHECK    parse x-amz-copy-source, the directives, the new metadata
  *   STAGE    open the source, x-amz-copy-source-if-*, create the temp file
- *   BODY     copy the bytes, take the source's metadata and tags
+ *   BODY     copy the bytes, take the source's metadata and tags; when the
+ *            copy gets tags, also the tags the old destination has
+ *   TAG      the copy's tags under its new object id, before anything is
+ *            published: a refused proposal leaves the destination as it was
  *   PUBLISH  fsync, record, rename (s3__publish)
- *   COMMIT   the copy's tags under its new object id
- *   DISCARD  close the source and the temp file, unlink it, answer the error
+ *   DISCARD  close the source and the temp file, unlink it; when the tags
+ *            were committed and the publish then failed, the old
+ *            destination's tags are committed again; answer the error
  *   DONE     answered
  *
  * One guard, as in s3/op_put.c: once DISCARD or DONE is entered no callback
@@ -42,6 +46,7 @@
 #include "xml_out.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
+#include "unigw/log.h"
 
 #define COPY_BUF_SIZE (1u << 20)
 
@@ -49,8 +54,8 @@ enum copy_state {
     COPY_CHECK,
     COPY_STAGE,
     COPY_BODY,
+    COPY_TAG,
     COPY_PUBLISH,
-    COPY_COMMIT,
     COPY_DISCARD,
     COPY_DONE,
 };
@@ -67,6 +72,8 @@ struct copy_op {
     struct s3_obj src;
     bool tags_replace;
     struct gw_str tags; /* canonical x-amz-tagging form; empty: none */
+    struct s3_tag_prior prior; /* the old destination's tags, when the copy gets tags */
+    bool is_tagged;            /* the copy's tags are committed */
     char tmp_path[S3_PATH_MAX];
     int fd;
     int rv;     /* what DISCARD answers */
@@ -332,15 +339,35 @@ static void body_work_cb(struct gw_pool_job *job)
     if (rv == 0) {
         take_source_tags(c);
     }
+    if (rv == 0 && c->tags.len > 0) {
+        s3__tag_prior_read(c->q, c->q->rt.bucket, c->q->rt.key, &c->prior);
+    }
     c->job_rv = rv;
 }
 
-static void publish_work_cb(struct gw_pool_job *job);
-static void publish_done_cb(struct gw_pool_job *job);
+/* ---- TAG ----------------------------------------------------------------------- */
+
+static void publish_start(struct copy_op *c);
+
+static void tagged_cb(void *arg, int rv)
+{
+    struct copy_op *c = arg;
+
+    if (c->state != COPY_TAG) {
+        return;
+    }
+    if (rv != 0) {
+        copy_fail(c, rv); /* nothing was published: the destination keeps its tags */
+        return;
+    }
+    c->is_tagged = true;
+    publish_start(c);
+}
 
 static void body_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
 
     if (!copy_job_back(c)) {
         return;
@@ -349,11 +376,19 @@ static void body_done_cb(struct gw_pool_job *job)
         copy_fail(c, c->job_rv);
         return;
     }
-    c->state = COPY_PUBLISH;
-    copy_submit(c, publish_work_cb, publish_done_cb);
+    if (c->tags.len == 0) {
+        publish_start(c);
+        return;
+    }
+    if (s3__object_id_new(&c->meta) != 0) {
+        copy_fail(c, GW_ERR_INTERNAL);
+        return;
+    }
+    c->state = COPY_TAG;
+    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, tagged_cb, c);
 }
 
-/* ---- PUBLISH, COMMIT ---------------------------------------------------------- */
+/* ---- PUBLISH -------------------------------------------------------------------- */
 
 static void publish_work_cb(struct gw_pool_job *job)
 {
@@ -368,6 +403,7 @@ static void publish_work_cb(struct gw_pool_job *job)
     pub.tmp_path = c->tmp_path;
     pub.fd = c->fd;
     pub.meta = &c->meta;
+    pub.has_object_id = c->is_tagged;
     pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
     pub.if_match = s3_header_get(q->http, "if-match");
     rv = s3__publish(&pub, q->a);
@@ -397,24 +433,9 @@ static void reply(struct copy_op *c)
     s3_req_respond_xml(q, 200);
 }
 
-static void committed_cb(void *arg, int rv)
-{
-    struct copy_op *c = arg;
-
-    if (c->state != COPY_COMMIT) {
-        return;
-    }
-    if (rv != 0) {
-        copy_fail(c, rv);
-        return;
-    }
-    reply(c);
-}
-
 static void publish_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
-    struct s3_req *q = c->q;
 
     if (!copy_job_back(c)) {
         return;
@@ -423,8 +444,13 @@ static void publish_done_cb(struct gw_pool_job *job)
         copy_fail(c, c->job_rv);
         return;
     }
-    c->state = COPY_COMMIT;
-    s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, committed_cb, c);
+    reply(c);
+}
+
+static void publish_start(struct copy_op *c)
+{
+    c->state = COPY_PUBLISH;
+    copy_submit(c, publish_work_cb, publish_done_cb);
 }
 
 /* ---- DISCARD ------------------------------------------------------------------ */
@@ -450,20 +476,44 @@ static void answer_error(struct copy_op *c)
     s3_err_respond(c->q, c->rv);
 }
 
+static void restored_cb(void *arg, int rv)
+{
+    struct copy_op *c = arg;
+
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
+                "op=CopyObject msg=\"old tags not restored: %s\"", gw_err_name(rv));
+    }
+    answer_error(c);
+}
+
+/* Put the old destination's tags back if this copy replaced them and then
+ * did not publish, and answer. */
+static void discard_tags(struct copy_op *c)
+{
+    struct s3_req *q = c->q;
+
+    if (!c->is_tagged || !c->prior.has_tags) {
+        answer_error(c);
+        return;
+    }
+    s3__tag_restore(q, q->rt.bucket, q->rt.key, &c->prior, restored_cb, c);
+}
+
 static void discard_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
 
     assert(c->state == COPY_DISCARD && c->n_jobs == 1);
     c->n_jobs--;
-    answer_error(c);
+    discard_tags(c);
 }
 
 static void discard_run(struct copy_op *c)
 {
     assert(c->state == COPY_DISCARD && c->n_jobs == 0);
     if (c->fd < 0 && c->src.fd < 0) {
-        answer_error(c);
+        discard_tags(c);
         return;
     }
     c->n_jobs++;

@@ -1,24 +1,30 @@
 /* PutObject and UploadPart: stream the body into a staged file, verify,
  * publish.
  *
- *   CHECK ---> STAGE ---> BODY ---> PUBLISH ---> COMMIT ---> DONE
- *   (loop)     (pool)     (loop +   (pool)       (loop:        (answered)
- *     |          |         pool)      |           proposal)       ^
- *     |          |          |         |              |            |
- *     |          +----------+---------+--------------+--> DISCARD-+
- *     +---------------------------------------------------(pool)--+
+ *   CHECK --> STAGE --> BODY --+----------------------------> PUBLISH --> DONE
+ *   (loop)    (pool)    (loop  |                               (pool)   (answered)
+ *     |         |       + pool)+--> VERIFY --> TAG ------------^           ^
+ *     |         |          |   |    (pool)     (loop: tags)                |
+ *     |         |          |   +--> VERIFY --> COMMIT (loop: part record) -+
+ *     |         +----------+----------+----------+-----------+--> DISCARD -+
+ *     +----------------------------------------------------------(pool)---+
  *
  *   CHECK    headers, digests, limits (a refusal answers at once)
  *   STAGE    the bucket exists; create the temp file (UploadPart: the part
  *            file under the upload's directory)
  *   BODY     the loop reads into one of two buffers while one pool job at a
  *            time decodes aws-chunked framing, hashes and writes the other
- *   PUBLISH  final digests compared; PutObject: fsync, record, rename;
- *            UploadPart: fsync only
- *   COMMIT   UploadPart: the part record through the proposer; PutObject
- *            with x-amz-tagging: the tags under the new object id
- *   DISCARD  close and unlink the temp file once no job holds it, then the
- *            error answer (the first error wins)
+ *   VERIFY   final digests compared (UploadPart: and fsync); for a PutObject
+ *            with x-amz-tagging also the tags the old object has
+ *   TAG      the tags committed under the new object's id, before anything
+ *            is published: a refused proposal (no leader) leaves the old
+ *            object and its tags as they were
+ *   PUBLISH  fsync, record, rename (a plain PutObject verifies here first)
+ *   COMMIT   UploadPart: the part record through the proposer
+ *   DISCARD  close and unlink the temp file once no job holds it; when the
+ *            new tags were committed and the publish then failed, the old
+ *            object's tags are committed again; then the error answer (the
+ *            first error wins)
  *   DONE     the answer went out
  *
  * The one guard: once DISCARD or DONE is entered no callback starts work or
@@ -45,11 +51,14 @@
 #include "unigw/alloc.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
+#include "unigw/log.h"
 
 enum put_state {
     PUT_CHECK,
     PUT_STAGE,
     PUT_BODY,
+    PUT_VERIFY,
+    PUT_TAG,
     PUT_PUBLISH,
     PUT_COMMIT,
     PUT_DISCARD,
@@ -92,6 +101,8 @@ struct put_op {
     int job_rv; /* pool side, read after the job completes */
     struct s3_mpu_part *part; /* UploadPart; NULL for PutObject */
     struct gw_str tags;       /* x-amz-tagging, canonical; NULL view when absent */
+    struct s3_tag_prior prior; /* the old object's tags (tagged PutObject) */
+    bool is_tagged;           /* the new tags are committed */
 };
 
 static void put_free(void *arg)
@@ -344,7 +355,7 @@ static void write_work_cb(struct gw_pool_job *job)
     p->job_rv = rv;
 }
 
-static void publish_start(struct put_op *p);
+static void body_done(struct put_op *p);
 
 static void write_done_cb(struct gw_pool_job *job)
 {
@@ -359,7 +370,7 @@ static void write_done_cb(struct gw_pool_job *job)
         return;
     }
     if (p->job_last) {
-        publish_start(p);
+        body_done(p);
         return;
     }
     pump(p);
@@ -436,7 +447,7 @@ static void pump(struct put_op *p)
     }
 }
 
-/* ---- PUBLISH ----------------------------------------------------------- */
+/* ---- VERIFY ---------------------------------------------------------- */
 
 static int verify_digests(struct put_op *p)
 {
@@ -469,26 +480,121 @@ static int verify_digests(struct put_op *p)
     return GW_OK;
 }
 
-static void publish_work_cb(struct gw_pool_job *job)
+/* Pool: the final digests against what the request promised. */
+static int verify(struct put_op *p)
 {
-    struct put_op *p = job->data;
     struct s3_req *q = p->q;
-    struct s3_publish pub = {0};
     int rv;
 
     gw_hash_final(&p->hash, &p->dig);
     rv = verify_digests(p);
     memcpy(p->meta.md5, p->dig.md5, GW_MD5_LEN);
-    if (p->part != NULL) {
-        if (rv == 0 && q->svc->cfg.fsync && fsync(p->fd) != 0) {
-            rv = gw_err_from_errno(errno);
-        }
-        p->job_rv = rv;
-        return; /* a part is committed through the proposer, not renamed */
-    }
-    if (rv == 0 && s3_path_key_is_marker(q->rt.key) && p->written > 0) {
+    if (rv == 0 && p->part == NULL && s3_path_key_is_marker(q->rt.key) && p->written > 0) {
         rv = GW_ERR_INVALID_ARGUMENT; /* a directory cannot hold bytes */
     }
+    if (rv == 0 && p->part != NULL && q->svc->cfg.fsync && fsync(p->fd) != 0) {
+        rv = gw_err_from_errno(errno);
+    }
+    return rv;
+}
+
+/* Something is committed between VERIFY and the end: a part record, or the
+ * tags of a PutObject (before its publish).  Otherwise PUBLISH verifies. */
+static bool has_verify_step(const struct put_op *p)
+{
+    return p->part != NULL || p->tags.len > 0;
+}
+
+static void verify_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    int rv = verify(p);
+
+    if (rv == 0 && p->part == NULL) {
+        s3__tag_prior_read(p->q, p->q->rt.bucket, p->q->rt.key, &p->prior);
+    }
+    p->job_rv = rv;
+}
+
+static void publish_start(struct put_op *p);
+static void reply(struct put_op *p);
+
+static void tagged_cb(void *arg, int rv)
+{
+    struct put_op *p = arg;
+
+    if (p->state != PUT_TAG) {
+        return;
+    }
+    if (rv != 0) {
+        put_fail(p, rv); /* nothing was published: the old object keeps its tags */
+        return;
+    }
+    p->is_tagged = true;
+    publish_start(p);
+}
+
+static void committed_cb(void *arg, int rv)
+{
+    struct put_op *p = arg;
+
+    if (p->state != PUT_COMMIT) {
+        return;
+    }
+    if (rv != 0) {
+        put_fail(p, rv); /* the part's file goes */
+        return;
+    }
+    close(p->fd);
+    p->fd = -1;
+    reply(p);
+}
+
+static void verify_done_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct s3_req *q = p->q;
+
+    if (!put_job_back(p)) {
+        return;
+    }
+    if (p->job_rv != 0) {
+        put_fail(p, p->job_rv);
+        return;
+    }
+    if (p->part != NULL) {
+        p->state = PUT_COMMIT;
+        s3__mpu_part_commit(q, p->part, &p->dig, p->written, committed_cb, p);
+        return;
+    }
+    if (s3__object_id_new(&p->meta) != 0) {
+        put_fail(p, GW_ERR_INTERNAL);
+        return;
+    }
+    p->state = PUT_TAG;
+    s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, tagged_cb, p);
+}
+
+/* The last buffer is written. */
+static void body_done(struct put_op *p)
+{
+    if (has_verify_step(p)) {
+        p->state = PUT_VERIFY;
+        put_submit(p, verify_work_cb, verify_done_cb);
+        return;
+    }
+    publish_start(p);
+}
+
+/* ---- PUBLISH ----------------------------------------------------------- */
+
+static void publish_work_cb(struct gw_pool_job *job)
+{
+    struct put_op *p = job->data;
+    struct s3_req *q = p->q;
+    struct s3_publish pub = {0};
+    int rv = has_verify_step(p) ? GW_OK : verify(p);
+
     if (rv == 0) {
         pub.svc = q->svc;
         pub.bucket = q->rt.bucket;
@@ -496,6 +602,7 @@ static void publish_work_cb(struct gw_pool_job *job)
         pub.tmp_path = p->tmp_path;
         pub.fd = p->fd;
         pub.meta = &p->meta;
+        pub.has_object_id = p->is_tagged;
         pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
         pub.if_match = s3_header_get(q->http, "if-match");
         rv = s3__publish(&pub, q->a);
@@ -525,44 +632,15 @@ static void reply(struct put_op *p)
     s3_req_respond_empty(q, 200);
 }
 
-static void committed_cb(void *arg, int rv)
-{
-    struct put_op *p = arg;
-
-    if (p->state != PUT_COMMIT) {
-        return;
-    }
-    if (rv != 0) {
-        put_fail(p, rv); /* a part's file goes; a published object keeps its bytes */
-        return;
-    }
-    if (p->part != NULL) {
-        close(p->fd);
-        p->fd = -1;
-    }
-    reply(p);
-}
-
 static void publish_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
-    struct s3_req *q = p->q;
 
     if (!put_job_back(p)) {
         return;
     }
     if (p->job_rv != 0) {
         put_fail(p, p->job_rv);
-        return;
-    }
-    if (p->part != NULL) {
-        p->state = PUT_COMMIT;
-        s3__mpu_part_commit(q, p->part, &p->dig, p->written, committed_cb, p);
-        return;
-    }
-    if (p->tags.len > 0) {
-        p->state = PUT_COMMIT;
-        s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, committed_cb, p);
         return;
     }
     reply(p);
@@ -591,21 +669,45 @@ static void answer_error(struct put_op *p)
     s3_err_respond(p->q, p->rv);
 }
 
+static void restored_cb(void *arg, int rv)
+{
+    struct put_op *p = arg;
+
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", p->q->http->request_id,
+                "op=PutObject msg=\"old tags not restored: %s\"", gw_err_name(rv));
+    }
+    answer_error(p);
+}
+
+/* The temp file is gone: put the old object's tags back if this write
+ * replaced them and then did not publish, and answer. */
+static void discard_tags(struct put_op *p)
+{
+    struct s3_req *q = p->q;
+
+    if (!p->is_tagged || !p->prior.has_tags) {
+        answer_error(p);
+        return;
+    }
+    s3__tag_restore(q, q->rt.bucket, q->rt.key, &p->prior, restored_cb, p);
+}
+
 static void discard_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
 
     assert(p->state == PUT_DISCARD && p->n_jobs == 1);
     p->n_jobs--;
-    answer_error(p);
+    discard_tags(p);
 }
 
-/* No job runs any more: remove the temp file (if any), then answer. */
+/* No job runs any more: remove the temp file (if any), then the tags. */
 static void discard_run(struct put_op *p)
 {
     assert(p->state == PUT_DISCARD && p->n_jobs == 0);
     if (p->fd < 0) {
-        answer_error(p);
+        discard_tags(p);
         return;
     }
     p->n_jobs++;

@@ -140,6 +140,45 @@ void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
     s3__mpu_propose(q, &cmd, cb, arg);
 }
 
+
+void s3__tag_prior_read(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                        struct s3_tag_prior *out)
+{
+    struct gw_buf b = GW_BUF_INIT;
+    struct s3_obj o;
+
+    memset(out, 0, sizeof *out);
+    if (s3__obj_open(q->svc, bucket, key, q->a, &o) != 0) {
+        return; /* nothing there to lose */
+    }
+    out->object_id = s3__tag_object_id(&o.meta, o.has_meta, &o.st, q->a);
+    close(o.fd);
+    if (meta_tags_get(q->svc->meta, bucket, key, out->object_id, &b) == 0) {
+        out->tags = gw_str_make(gw_arena_strndup(q->a, b.data != NULL ? b.data : "", b.len),
+                                b.len);
+        out->has_tags = true;
+    }
+    gw_buf_free(&b);
+}
+
+void s3__tag_restore(struct s3_req *q, struct gw_str bucket, struct gw_str key,
+                     const struct s3_tag_prior *pr, s3_mpu_done_cb cb, void *arg)
+{
+    struct gw_buf cmd = GW_BUF_INIT;
+    struct meta_cmd_hdr h;
+    int rv = s3__mpu_cmd_hdr(q, &h);
+
+    if (rv == 0) {
+        rv = meta_cmd_tags_put(&cmd, &h, bucket, key, pr->object_id, pr->tags);
+    }
+    if (rv != 0) {
+        gw_buf_free(&cmd);
+        cb(arg, rv);
+        return;
+    }
+    s3__mpu_propose(q, &cmd, cb, arg);
+}
+
 size_t s3__tag_count(struct s3_req *q, struct gw_str object_id)
 {
     struct gw_buf b = GW_BUF_INIT;

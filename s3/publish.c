@@ -50,6 +50,11 @@ int s3__write_all(int fd, const void *p, size_t n)
     return GW_OK;
 }
 
+int s3__object_id_new(struct s3_objmeta *m)
+{
+    return RAND_bytes(m->object_id, sizeof m->object_id) == 1 ? GW_OK : GW_ERR_INTERNAL;
+}
+
 int s3__stage_create(struct s3_service *s, char *path, size_t cap, int *fd)
 {
     int rv = s3_path_tmp_file(path, cap, s->mount, gw_str_c(s->node_id));
@@ -218,7 +223,8 @@ int s3__publish(struct s3_publish *p, struct gw_arena *a)
     int bfd = -1;
     int rv;
 
-    if (RAND_bytes(p->meta->object_id, sizeof p->meta->object_id) != 1) {
+    /* The id is the caller's when it committed tags for it before this publish. */
+    if (!p->has_object_id && s3__object_id_new(p->meta) != 0) {
         return GW_ERR_INTERNAL;
     }
     rv = s3_path_key_rel(rel, sizeof rel, p->key);

@@ -1,6 +1,6 @@
 /* Making a staged temp file the object: the one place that decides
- * durability and atomicity for every write path (PutObject, CopyObject and,
- * later, CompleteMultipartUpload). */
+ * durability and atomicity for every write path (PutObject, CopyObject and
+ * CompleteMultipartUpload). */
 #ifndef UNIGW_S3_PUBLISH_H
 #define UNIGW_S3_PUBLISH_H
 
@@ -14,6 +14,7 @@ struct s3_publish {
     const char *tmp_path; /* the staged file (ignored for marker keys) */
     int fd;               /* open on tmp_path; stays owned by the caller */
     struct s3_objmeta *meta; /* fingerprint and object id are filled in here */
+    bool has_object_id;      /* meta->object_id is chosen already (its tags are committed) */
     bool no_replace;         /* If-None-Match: * */
     struct gw_str if_match;  /* If-Match; NULL view when absent */
 };
@@ -27,6 +28,8 @@ struct s3_publish {
  * (If-Match on a missing object), GW_ERR_NO_SPACE, GW_ERR_IO. */
 int s3__publish(struct s3_publish *p, struct gw_arena *a);
 
+/* A new random object id into @m (GW_OK or GW_ERR_INTERNAL). */
+int s3__object_id_new(struct s3_objmeta *m);
 /* Blocking: create a staged temp file under .unigw/tmp; *@fd, @path. */
 int s3__stage_create(struct s3_service *s, char *path, size_t cap, int *fd);
 /* Blocking: write all of @p (EINTR-safe). */

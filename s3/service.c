@@ -556,8 +556,11 @@ static void dispatch(struct s3_req *q)
 }
 
 /* Reads S3 promises to be strongly consistent: tags, bucket policies and
- * multipart listings.  On a cluster they wait for a read barrier, so a write
- * acknowledged by any node is visible to them on every node. */
+ * multipart listings, and the multipart steps that check the committed
+ * parts (Complete validates the list against them, UploadPartCopy replaces
+ * one, Abort removes them).  On a cluster they wait for a read barrier, so
+ * a write acknowledged by any node (a part uploaded a moment ago through
+ * another node) is visible to them on every node. */
 static bool needs_barrier(enum s3_op op)
 {
     switch (op) {
@@ -567,6 +570,9 @@ static bool needs_barrier(enum s3_op op)
     case S3_OP_GET_BUCKET_POLICY_STATUS:
     case S3_OP_LIST_PARTS:
     case S3_OP_LIST_MULTIPART_UPLOADS:
+    case S3_OP_COMPLETE_MULTIPART_UPLOAD:
+    case S3_OP_UPLOAD_PART_COPY:
+    case S3_OP_ABORT_MULTIPART_UPLOAD:
         return true;
     default:
         return false;

@@ -46,4 +46,19 @@ void gw_pool_loop_close(struct gw_pool_loop *pl);
 void gw_pool_submit(struct gw_pool_loop *pl, struct gw_pool_job *job, gw_pool_work_cb work,
                     gw_pool_done_cb done, void *data);
 
+/* --- For unit tests: a pool that runs jobs only when the test says ---------------------- */
+
+/* A loop attachment with no threads and no loop behind it: gw_pool_submit
+ * only queues the job, and gw_pool_manual_run runs the work and then the
+ * done of one queued job, in whatever order the test picks, on the calling
+ * thread.  So a test can drive every order in which jobs may complete.
+ * Destroy it with gw_pool_manual_destroy (it must be empty by then). */
+int gw_pool_manual_create(struct gw_pool_loop **out);
+void gw_pool_manual_destroy(struct gw_pool_loop *pl);
+size_t gw_pool_manual_n_queued(const struct gw_pool_loop *pl);
+/* The queued job @i (0: the oldest submitted). */
+struct gw_pool_job *gw_pool_manual_job(const struct gw_pool_loop *pl, size_t i);
+/* Take job @i off the queue, run its work, then its done (which may submit). */
+void gw_pool_manual_run(struct gw_pool_loop *pl, size_t i);
+
 #endif

@@ -16,7 +16,20 @@
  *
  * Every callback below follows the libuv contract: if the call returns
  * non-zero the callback never fires; otherwise it fires exactly once, later,
- * on the loop thread, never inside the call. */
+ * on the loop thread, never inside the call.  The one exception: resp_end
+ * cancels a body_wait still outstanding (its callback never fires).
+ *
+ * One response per request: s3 calls resp_start exactly once and resp_end
+ * exactly once, after it; node asserts both (a second call is a bug in s3).
+ * After resp_end nothing of the exchange may be touched, so a handler whose
+ * callbacks can still arrive (a body-ready callback, a pool job, a write
+ * completion) must have entered a terminal state before it answers and must
+ * check it first thing in every callback.
+ *
+ * The ops are the seam the unit tests use: tests/unit/s3/s3_fixture.c
+ * implements them with a fake client that the test steps through every
+ * order of events, with @pool a manual pool (gw_pool_manual_create) whose
+ * jobs run only when the test says. */
 #ifndef UNIGW_INCLUDE_S3_H
 #define UNIGW_INCLUDE_S3_H
 
@@ -66,7 +79,8 @@ struct s3_exchange_ops {
      * codes: the body cannot complete (GW_ERR_INCOMPLETE_BODY,
      * GW_ERR_REQUEST_TIMEOUT, GW_ERR_CANCELED). */
     int (*body_read)(struct s3_exchange *x, struct gw_str *chunk, bool *eof);
-    /* @cb fires once data, the end of the body or an error is available. */
+    /* @cb fires once data, the end of the body or an error is available.
+     * At most one wait is outstanding; body_read is not called while it is. */
     void (*body_wait)(struct s3_exchange *x, s3_ready_cb cb, void *arg);
 
     /* Queue the status line and @hdrs (node adds Date, Server, Connection
