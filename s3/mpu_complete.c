@@ -87,6 +87,7 @@ struct complete_op {
     int job_rv; /* pool side, read after the job completes */
     struct s3_tag_prior prior; /* the old object's tags, when the upload has tags */
     bool is_tagged;            /* the upload's tags are committed under the new id */
+    struct gw_str drop_id;     /* the replaced object's id, when its tags must go */
     bool is_published;
     /* the 200 stream (once the claim succeeded) */
     uv_timer_t timer;
@@ -766,6 +767,9 @@ static void publish_work_cb(struct gw_pool_job *job)
     pub.fd = c->fd;
     pub.meta = &c->info.meta;
     pub.has_object_id = c->is_tagged;
+    if (!c->is_tagged) {
+        c->drop_id = s3__tag_drop_due(q->svc, q->rt.bucket, q->rt.key, q->a);
+    }
     rv = s3__publish(&pub, q->a);
     if (rv == 0) {
         close(c->fd);
@@ -835,6 +839,21 @@ static bool completed_meanwhile(struct complete_op *c)
     return answer_completed(c) == 0;
 }
 
+/* The replaced object's tags are gone (or stay stale: the upload stands). */
+static void untagged_cb(void *arg, int rv)
+{
+    struct complete_op *c = arg;
+
+    if (c->state != CMPL_FINISH) {
+        return;
+    }
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
+                "op=CompleteMultipartUpload msg=\"old tags not dropped: %s\"", gw_err_name(rv));
+    }
+    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
+}
+
 static void finished_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
@@ -844,6 +863,10 @@ static void finished_cb(void *arg, int rv)
     }
     if (rv != 0) {
         cmpl_fail(c, rv);
+        return;
+    }
+    if (c->drop_id.p != NULL) {
+        s3__tag_drop(c->q, c->q->rt.bucket, c->q->rt.key, c->drop_id, untagged_cb, c);
         return;
     }
     cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);

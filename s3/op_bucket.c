@@ -5,7 +5,9 @@
  *
  * CreateBucket: mkdir (pool) -> propose bucket_create -> 200; if the
  * proposal fails the directory is removed again (pool).
- * DeleteBucket: rmdir (pool; fails when not empty) -> propose bucket_delete.
+ * DeleteBucket: rmdir (pool; fails when not empty), note the bucket's uploads
+ *   -> propose bucket_delete (it drops their records) -> remove their staged
+ *   parts (pool).
  * Both act on the mount root's fd (mkdirat, unlinkat): a top-level symlink
  * is never a bucket, so it can be neither created over nor removed. */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "store.h"
 #include "xml_in.h"
 #include "xml_out.h"
+#include "unigw/alloc.h"
 #include "unigw/err.h"
 
 #define S3_ROOT_USER "root"
@@ -32,12 +35,16 @@ struct bucket_op {
     struct s3_bucket_info *buckets;
     size_t n_buckets;
     struct gw_buf cmd;
+    struct meta_upload *uploads; /* DeleteBucket: the bucket's uploads (gw_malloc'ed) */
+    size_t n_uploads;
 };
 
 static void bucket_op_free(void *arg)
 {
     struct bucket_op *b = arg;
+
     gw_buf_free(&b->cmd);
+    gw_free(b->uploads);
 }
 
 /* ---- ListBuckets --------------------------------------------------------- */
@@ -310,16 +317,45 @@ static void head_done_cb(struct gw_pool_job *job)
     s3_req_respond_empty(q, 200);
 }
 
+/* The uploads went with the bucket's record (bucket_delete drops them on
+ * every replica); their staged parts go from the mount, as on S3, where a
+ * bucket's in-progress uploads end with it. */
+static void staged_work_cb(struct gw_pool_job *job)
+{
+    struct bucket_op *b = job->data;
+    struct s3_service *s = b->q->svc;
+    char dir[S3_PATH_MAX];
+
+    for (size_t i = 0; i < b->n_uploads; i++) {
+        struct gw_str id = gw_str_make(b->uploads[i].upload_id, b->uploads[i].upload_id_len);
+        if (s3_path_multipart_dir(dir, sizeof dir, s->mount, id) == 0) {
+            s3__store_path_rmtree(&s->store, dir);
+        }
+    }
+}
+
+static void staged_done_cb(struct gw_pool_job *job)
+{
+    struct bucket_op *b = job->data;
+
+    s3_req_respond_empty(b->q, 204);
+}
+
 static void delete_proposed_cb(void *arg, int rv, int result)
 {
     struct bucket_op *b = arg;
+    struct s3_req *q = b->q;
 
     /* The directory is gone already; a missing record (a POSIX-made bucket) is fine. */
     if (rv == 0 && (result == 0 || result == GW_ERR_NO_SUCH_BUCKET)) {
-        s3_req_respond_empty(b->q, 204);
+        if (b->n_uploads > 0) {
+            gw_pool_submit(q->x->pool, &q->job, staged_work_cb, staged_done_cb, b);
+            return;
+        }
+        s3_req_respond_empty(q, 204);
         return;
     }
-    s3_err_respond(b->q, rv != 0 ? rv : result);
+    s3_err_respond(q, rv != 0 ? rv : result);
 }
 
 /* rmdir fails on anything left inside, which is exactly BucketNotEmpty; the
@@ -348,8 +384,13 @@ int s3_bucket_dir_remove(struct s3_service *s, struct gw_str name)
 static void delete_work_cb(struct gw_pool_job *job)
 {
     struct bucket_op *b = job->data;
+    struct s3_req *q = b->q;
 
-    b->rv = s3_bucket_dir_remove(b->q->svc, b->q->rt.bucket);
+    b->rv = s3_bucket_dir_remove(q->svc, q->rt.bucket);
+    if (b->rv == 0 && meta_upload_list(q->svc->meta, q->rt.bucket, GW_STR(""), GW_STR(""),
+                                       GW_STR(""), 0, &b->uploads, &b->n_uploads) != 0) {
+        b->n_uploads = 0; /* their parts are orphans the cleanup task removes */
+    }
 }
 
 int s3_bucket_dir_exists(struct s3_service *s, struct gw_str name)

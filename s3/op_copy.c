@@ -2,8 +2,8 @@
  * the x-amz-copy-source-if-* conditions, and a copy onto itself to change
  * metadata (s3fs chmod/touch do this).
  *
- *   CHECK ---> STAGE ---> BODY --+--------------------> PUBLISH ---> DONE
- *   (loop)     (pool)     (pool) +--> TAG (loop) -------^ (pool)      (answered)
+ *   CHECK ---> STAGE ---> BODY --+--------------------> PUBLISH -> [UNTAG] -> DONE
+ *   (loop)     (pool)     (pool) +--> TAG (loop) -------^ (pool)      (loop)  (answered)
  *     |          |          |          |                   |            ^
  *     |          +----------+----------+-------------------+--> DISCARD-+
  *     +----------------------------------------------------------(pool)-+
@@ -15,6 +15,9 @@
  *   TAG      the copy's tags under its new object id, before anything is
  *            published: a refused proposal leaves the destination as it was
  *   PUBLISH  fsync, record, rename (s3__publish)
+ *   UNTAG    a copy without tags replaced an object that had some: that
+ *            tag record goes (tags_drop of the old id); the copy stands
+ *            whatever the proposal answers
  *   DISCARD  close the source and the temp file, unlink it; when the tags
  *            were committed and the publish then failed, the old
  *            destination's tags are committed again; answer the error
@@ -56,6 +59,7 @@ enum copy_state {
     COPY_BODY,
     COPY_TAG,
     COPY_PUBLISH,
+    COPY_UNTAG,
     COPY_DISCARD,
     COPY_DONE,
 };
@@ -74,6 +78,7 @@ struct copy_op {
     struct gw_str tags; /* canonical x-amz-tagging form; empty: none */
     struct s3_tag_prior prior; /* the old destination's tags, when the copy gets tags */
     bool is_tagged;            /* the copy's tags are committed */
+    struct gw_str drop_id;     /* the replaced object's id, when its tags must go */
     char tmp_path[S3_PATH_MAX];
     int fd;
     int rv;     /* what DISCARD answers */
@@ -406,6 +411,9 @@ static void publish_work_cb(struct gw_pool_job *job)
     pub.has_object_id = c->is_tagged;
     pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
     pub.if_match = s3_header_get(q->http, "if-match");
+    if (!c->is_tagged) {
+        c->drop_id = s3__tag_drop_due(q->svc, q->rt.bucket, q->rt.key, q->a);
+    }
     rv = s3__publish(&pub, q->a);
     if (rv == 0) {
         close(c->fd);
@@ -433,15 +441,35 @@ static void reply(struct copy_op *c)
     s3_req_respond_xml(q, 200);
 }
 
+static void untagged_cb(void *arg, int rv)
+{
+    struct copy_op *c = arg;
+
+    if (c->state != COPY_UNTAG) {
+        return;
+    }
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
+                "op=CopyObject msg=\"old tags not dropped: %s\"", gw_err_name(rv));
+    }
+    reply(c);
+}
+
 static void publish_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
+    struct s3_req *q = c->q;
 
     if (!copy_job_back(c)) {
         return;
     }
     if (c->job_rv != 0) {
         copy_fail(c, c->job_rv);
+        return;
+    }
+    if (c->drop_id.p != NULL) {
+        c->state = COPY_UNTAG;
+        s3__tag_drop(q, q->rt.bucket, q->rt.key, c->drop_id, untagged_cb, c);
         return;
     }
     reply(c);

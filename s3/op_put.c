@@ -1,8 +1,8 @@
 /* PutObject and UploadPart: stream the body into a staged file, verify,
  * publish.
  *
- *   CHECK --> STAGE --> BODY --+----------------------------> PUBLISH --> DONE
- *   (loop)    (pool)    (loop  |                               (pool)   (answered)
+ *   CHECK --> STAGE --> BODY --+----------------------------> PUBLISH --> [UNTAG] --> DONE
+ *   (loop)    (pool)    (loop  |                               (pool)     (loop)   (answered)
  *     |         |       + pool)+--> VERIFY --> TAG ------------^           ^
  *     |         |          |   |    (pool)     (loop: tags)                |
  *     |         |          |   +--> VERIFY --> COMMIT (loop: part record) -+
@@ -20,6 +20,9 @@
  *            is published: a refused proposal (no leader) leaves the old
  *            object and its tags as they were
  *   PUBLISH  fsync, record, rename (a plain PutObject verifies here first)
+ *   UNTAG    a PutObject without tags replaced an object that had some: its
+ *            tag record goes (tags_drop of the old id); the object is
+ *            published whatever the proposal answers
  *   COMMIT   UploadPart: the part record through the proposer
  *   DISCARD  close and unlink the temp file once no job holds it; when the
  *            new tags were committed and the publish then failed, the old
@@ -60,6 +63,7 @@ enum put_state {
     PUT_VERIFY,
     PUT_TAG,
     PUT_PUBLISH,
+    PUT_UNTAG,
     PUT_COMMIT,
     PUT_DISCARD,
     PUT_DONE,
@@ -103,6 +107,7 @@ struct put_op {
     struct gw_str tags;       /* x-amz-tagging, canonical; NULL view when absent */
     struct s3_tag_prior prior; /* the old object's tags (tagged PutObject) */
     bool is_tagged;           /* the new tags are committed */
+    struct gw_str drop_id;    /* the replaced object's id, when its tags must go */
 };
 
 static void put_free(void *arg)
@@ -605,6 +610,9 @@ static void publish_work_cb(struct gw_pool_job *job)
         pub.has_object_id = p->is_tagged;
         pub.no_replace = gw_str_eq_c(gw_str_trim(s3_header_get(q->http, "if-none-match")), "*");
         pub.if_match = s3_header_get(q->http, "if-match");
+        if (!p->is_tagged) {
+            p->drop_id = s3__tag_drop_due(q->svc, q->rt.bucket, q->rt.key, q->a);
+        }
         rv = s3__publish(&pub, q->a);
     }
     p->job_rv = rv;
@@ -632,15 +640,35 @@ static void reply(struct put_op *p)
     s3_req_respond_empty(q, 200);
 }
 
+static void untagged_cb(void *arg, int rv)
+{
+    struct put_op *p = arg;
+
+    if (p->state != PUT_UNTAG) {
+        return;
+    }
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", p->q->http->request_id,
+                "op=PutObject msg=\"old tags not dropped: %s\"", gw_err_name(rv));
+    }
+    reply(p);
+}
+
 static void publish_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
+    struct s3_req *q = p->q;
 
     if (!put_job_back(p)) {
         return;
     }
     if (p->job_rv != 0) {
         put_fail(p, p->job_rv);
+        return;
+    }
+    if (p->drop_id.p != NULL) {
+        p->state = PUT_UNTAG;
+        s3__tag_drop(q, q->rt.bucket, q->rt.key, p->drop_id, untagged_cb, p);
         return;
     }
     reply(p);

@@ -818,8 +818,6 @@ def test_complete_retry_after_bucket_deleted(s3):
     s3.delete_bucket(Bucket=b)
 
 
-@pytest.mark.xfail(strict=True, reason="PUT overwrite and CopyObject onto a key leave the "
-                   "old object's tag record (s3/op_put.c, s3/op_copy.c), issue 7 item 1")
 def test_tags_go_with_the_object(gw, s3, bucket):
     """Tags of an object go when the object goes: DeleteObject, DeleteObjects, an overwrite
     by PUT, CopyObject onto it.  No tag record of those keys stays in the store."""
@@ -836,8 +834,6 @@ def test_tags_go_with_the_object(gw, s3, bucket):
     assert left == [], "stale tag records: %r" % left
 
 
-@pytest.mark.xfail(strict=True, reason="an open upload outlives DeleteBucket: the bucket "
-                   "created again lists it, its records and staged parts stay, issue 7")
 def test_open_upload_dropped_with_bucket(tmp_path):
     """DeleteBucket succeeds over an upload in progress (as AWS does) and the upload goes
     with the bucket: a bucket of the same name created again lists no upload, the old id is

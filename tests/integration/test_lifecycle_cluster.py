@@ -98,8 +98,6 @@ def tags_and_deletes(r, b, keys):
     assert r.next().list_objects_v2(Bucket=b)["KeyCount"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="Complete on a follower that has not applied the "
-                   "last part answers InvalidPart (issue 7 4b)")
 def test_whole_lifecycle_three_nodes(tmp_path):
     with util.own_cluster(tmp_path / "cl", nodes=GW_NODES) as c:
         r = Rotation(c)
