@@ -5,8 +5,11 @@
  * `x-id=PutObject`), so routing looks only at parameter names.  A
  * sub-resource that unigw does not serve is answered with 501
  * NotImplemented rather than silently treated as a plain object request. */
+#include <stdlib.h>
+
 #include "router.h"
 #include "unigw/err.h"
+#include "unigw/log.h"
 
 static const char *const op_names[] = {
 #define S3__OP_NAME(name, api, action) api,
@@ -86,11 +89,6 @@ const struct s3_param *s3_route_param(const struct s3_route *rt, const char *nam
     return NULL;
 }
 
-static bool has(const struct s3_route *rt, const char *name)
-{
-    return s3_route_param(rt, name) != NULL;
-}
-
 /* Sub-resources that exist in S3 but that this version does not serve. */
 static const char *const unserved[] = {
     "cors",
@@ -100,10 +98,74 @@ static const char *const unserved[] = {
     "ownershipControls", "publicAccessBlock", "attributes",
 };
 
+/* Every query parameter whose presence (or value) chooses the operation:
+ * the ones routed below and the unserved ones.  SigV2 signs only the query
+ * parameters it lists, so s3/sigv2.c signs each of these too; selector()
+ * asserts that a name is listed here, so a new selector cannot be added
+ * (and tested) without SigV2 signing it. */
+static const char *const selectors[] = {
+    "acl", "delete", "partNumber", "policy", "policyStatus", "tagging",
+    "uploadId", "uploads", "location", "versioning", "versions",
+};
+
+/* The one selector SigV2 leaves unsigned: list-type=2 picks ListObjectsV2
+ * over ListObjects, the same action (s3:ListBucket) on the same listing,
+ * whose other parameters (prefix, delimiter, max-keys, markers) SigV2 never
+ * signs.  S3 does not sign it either, and botocore's SigV2 presigned URLs
+ * for ListObjectsV2 leave it out; signing it would break them for nothing
+ * (tests/unit/s3/test_router.c checks both operations share the action). */
+static const char *const unsigned_selectors[] = {"list-type"};
+
+static bool in_list(const char *const *list, size_t n, struct gw_str name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (gw_str_eq_c(name, list[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool s3_router_is_selector(struct gw_str name)
+{
+    return in_list(selectors, sizeof selectors / sizeof selectors[0], name) ||
+           in_list(unserved, sizeof unserved / sizeof unserved[0], name);
+}
+
+const char *s3_router_selector(size_t i)
+{
+    size_t n = sizeof selectors / sizeof selectors[0];
+
+    if (i < n) {
+        return selectors[i];
+    }
+    i -= n;
+    return i < sizeof unserved / sizeof unserved[0] ? unserved[i] : NULL;
+}
+
+/* The parameter @name, which must be a listed selector: an invariant on
+ * this file's code, not on input, checked in every build (STYLE 4). */
+static const struct s3_param *selector(const struct s3_route *rt, const char *name)
+{
+    struct gw_str n = gw_str_c(name);
+
+    if (!s3_router_is_selector(n) &&
+        !in_list(unsigned_selectors, sizeof unsigned_selectors / sizeof unsigned_selectors[0], n)) {
+        GW_LOG(GW_LOG_ERROR, "s3", "msg=\"router: %s is not a listed selector\"", name);
+        abort();
+    }
+    return s3_route_param(rt, name);
+}
+
+static bool has(const struct s3_route *rt, const char *name)
+{
+    return selector(rt, name) != NULL;
+}
+
 static bool has_unserved(const struct s3_route *rt)
 {
     for (size_t i = 0; i < sizeof unserved / sizeof unserved[0]; i++) {
-        if (has(rt, unserved[i])) {
+        if (s3_route_param(rt, unserved[i]) != NULL) {
             return true;
         }
     }
@@ -121,7 +183,7 @@ static int route_service(const struct s3_http_request *r, struct s3_route *rt)
 
 static int route_bucket_get(struct s3_route *rt)
 {
-    const struct s3_param *lt = s3_route_param(rt, "list-type");
+    const struct s3_param *lt = selector(rt, "list-type");
 
     if (has(rt, "policy")) {
         rt->op = S3_OP_GET_BUCKET_POLICY;
@@ -181,7 +243,7 @@ static int check_part_number(const struct s3_http_request *r, const struct s3_ro
 {
     uint64_t n = 0;
 
-    if (!gw_str_to_u64(s3_route_param(rt, "partNumber")->value, &n) || n < 1 || n > 10000) {
+    if (!gw_str_to_u64(selector(rt, "partNumber")->value, &n) || n < 1 || n > 10000) {
         return GW_ERR_INVALID_ARGUMENT;
     }
     if (s3_header_get(r, "range").p != NULL) {

@@ -85,4 +85,12 @@ int s3_router_route(const struct s3_http_request *r, const char *vhost_domain,
 /* The value of query parameter @name, or NULL when absent. */
 const struct s3_param *s3_route_param(const struct s3_route *rt, const char *name);
 
+/* Does query parameter @name (decoded) take part in choosing the operation
+ * (?acl, ?policyStatus, ?uploadId, an unserved ?cors ...)?  SigV2 signs
+ * every such parameter (s3/sigv2.c).  ?list-type is not one: it only picks
+ * ListObjectsV2 over ListObjects, the same action (see router.c). */
+bool s3_router_is_selector(struct gw_str name);
+/* The @i-th selector, or NULL past the last one. */
+const char *s3_router_selector(size_t i);
+
 #endif

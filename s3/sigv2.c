@@ -372,6 +372,11 @@ static void amz_append(struct gw_buf *b, const struct kv *items, size_t n)
     }
 }
 
+/* Is @name (decoded) signed as part of the CanonicalizedResource?  The
+ * documented list, and every parameter the router chooses an operation by:
+ * otherwise a signed ListObjects plus an unsigned "&policyStatus" would be
+ * GetBucketPolicyStatus (botocore, which signs the operation's own query
+ * as part of the path, still verifies through the literal form). */
 static bool is_sub_resource(struct gw_str name)
 {
     for (size_t i = 0; i < sizeof sub_resources / sizeof sub_resources[0]; i++) {
@@ -379,7 +384,7 @@ static bool is_sub_resource(struct gw_str name)
             return true;
         }
     }
-    return false;
+    return s3_router_is_selector(name);
 }
 
 /* The bucket a virtual-hosted request names in Host ("<bucket>.<domain>"
@@ -434,10 +439,11 @@ static int resource_append(struct gw_buf *b, const struct s3_http_request *r,
         gw_buf_append_byte(b, '/');
     }
     for (size_t i = 0; i < n; i++) {
-        if (!is_sub_resource(params[i].raw_name)) {
+        /* The decoded name, as the router matches it: "?%61cl" is "acl". */
+        if (!is_sub_resource(params[i].name)) {
             continue;
         }
-        items[k] = (struct kv){params[i].raw_name, GW_STR(""), params[i].has_value, k};
+        items[k] = (struct kv){params[i].name, GW_STR(""), params[i].has_value, k};
         if (!raw_decode(params[i].raw_value, a, &items[k].value)) {
             return GW_ERR_BAD_REQUEST;
         }

@@ -188,6 +188,23 @@ static void route_every_operation(void **state)
     assert_false(failed);
 }
 
+/* If ?list-type (the one selector SigV2 leaves unsigned) is flipped, then
+ * the operation changes but its action does not. */
+static void route_list_type_same_action(void **state)
+{
+    struct s3_route v1;
+    struct s3_route v2;
+
+    assert_int_equal(route(*state, "GET", "/bkt?prefix=a", NULL, NULL, &v1), GW_OK);
+    assert_int_equal(route(*state, "GET", "/bkt?prefix=a&list-type=2", NULL, NULL, &v2), GW_OK);
+    assert_int_equal(v1.op, S3_OP_LIST_OBJECTS);
+    assert_int_equal(v2.op, S3_OP_LIST_OBJECTS_V2);
+    assert_string_equal(s3_op_action(v1.op), s3_op_action(v2.op));
+    assert_true(s3_router_is_selector(GW_STR("policyStatus")));
+    assert_true(s3_router_is_selector(GW_STR("cors")));
+    assert_false(s3_router_is_selector(GW_STR("prefix")));
+}
+
 /* Every op has a distinct API name and an "s3:" action; out-of-range ops are named safely. */
 static void route_op_names(void **state)
 {
@@ -482,6 +499,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(route_every_operation, setup, teardown),
         cmocka_unit_test(route_op_names),
+        cmocka_unit_test_setup_teardown(route_list_type_same_action, setup, teardown),
         cmocka_unit_test_setup_teardown(route_uploads_spellings, setup, teardown),
         cmocka_unit_test_setup_teardown(route_bucket_trailing_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(route_key_decoding, setup, teardown),

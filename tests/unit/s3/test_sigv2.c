@@ -15,6 +15,7 @@
 
 #include "unigw/arena.h"
 #include "unigw/err.h"
+#include "router.h"
 #include "sigv2.h"
 
 #define MAX_HEADERS 64
@@ -444,6 +445,40 @@ static void canonical_resource(void **state)
                         "GET\n\n\nSat, 09 Mar 2024 17:05:42 GMT\n/bk/?uploads");
 }
 
+/* If a query parameter chooses the operation, then SigV2 signs it, in
+ * whatever spelling it arrives: a signed ListObjects plus "&policyStatus"
+ * (or "&%61cl") is no longer a valid GetBucketPolicyStatus (GetBucketAcl). */
+static void selectors_signed(void **state)
+{
+    const char *date = "Sat, 09 Mar 2024 17:05:42 GMT";
+    const char *kv[] = {"date", date, "authorization", NULL, NULL};
+    const char *sel;
+    struct s3_http_request r;
+    char sig[29];
+
+    (void)state;
+    kv[3] = "AWS a:b";
+    for (size_t i = 0; (sel = s3_router_selector(i)) != NULL; i++) {
+        make_request(&r, "GET", gw_arena_printf(&arena, "/b/k?max-keys=1&%s", sel), kv);
+        assert_string_equal(sts_of(&r, NULL),
+                            gw_arena_printf(&arena, "GET\n\n\n%s\n/b/k?%s", date, sel));
+    }
+    assert_false(s3_router_is_selector(GW_STR("list-type")));
+    make_request(&r, "GET", "/b?%61cl&policy%53tatus", kv);
+    assert_string_equal(sts_of(&r, NULL),
+                        gw_arena_printf(&arena, "GET\n\n\n%s\n/b/?acl&policyStatus", date));
+    /* A ListObjects signature does not carry over. */
+    s3__sigv2_sign(GW_STR("s"), gw_str_c(gw_arena_printf(&arena, "GET\n\n\n%s\n/b/", date)),
+                   sig);
+    kv[3] = gw_arena_printf(&arena, "AWS ak:%s", sig);
+    make_request(&r, "GET", "/b", kv);
+    assert_int_equal(verify_now(&r, "s", NULL), GW_OK);
+    make_request(&r, "GET", "/b?policyStatus", kv);
+    assert_int_equal(verify_now(&r, "s", NULL), GW_ERR_BAD_SIGNATURE);
+    make_request(&r, "GET", "/b?%61cl", kv);
+    assert_int_equal(verify_now(&r, "s", NULL), GW_ERR_BAD_SIGNATURE);
+}
+
 /* If a path-style request names only a bucket, then a signature over
  * "/bkt/" (S3, botocore) or over "/bkt" verifies, and nothing else does. */
 static void bare_bucket_forms(void **state)
@@ -679,6 +714,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(presigned_query_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_resource, setup, teardown),
         cmocka_unit_test_setup_teardown(bare_bucket_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(selectors_signed, setup, teardown),
         cmocka_unit_test_setup_teardown(canonical_amz_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_skew, setup, teardown),
         cmocka_unit_test_setup_teardown(dates, setup, teardown),
