@@ -991,6 +991,41 @@ static void admin_barrier_cb(void *arg, int rv, int result)
     body_pump(o);
 }
 
+const char *node__adm_refusal(const struct s3_identity *id, int *status, const char **code)
+{
+    if (id->is_presigned) {
+        *status = 403;
+        *code = "AccessDenied";
+        return "The admin API takes no presigned URLs; sign the Authorization header.";
+    }
+    if (id->is_streaming) {
+        *status = 400;
+        *code = "InvalidRequest";
+        return "The admin API takes no aws-chunked bodies.";
+    }
+    if (!id->has_payload_sha256) {
+        *status = 403;
+        *code = "AccessDenied";
+        return "The admin API needs a signed body: x-amz-content-sha256 must be the hex "
+               "SHA-256 of the body, not UNSIGNED-PAYLOAD.";
+    }
+    return NULL;
+}
+
+/* False (answered) when node__adm_refusal refuses the request. */
+static bool signed_body_check(struct adm_op *o)
+{
+    int status = 0;
+    const char *code = NULL;
+    const char *why = node__adm_refusal(&o->id, &status, &code);
+
+    if (why != NULL) {
+        node__adm_respond_err(o, status, code, "%s", why);
+        return false;
+    }
+    return true;
+}
+
 void node_admin_handle(struct node_admin *a, struct s3_exchange *x)
 {
     struct adm_op *o = gw_arena_zalloc(x->arena, sizeof *o);
@@ -1010,9 +1045,7 @@ void node_admin_handle(struct node_admin *a, struct s3_exchange *x)
                               "The admin API is for admin users; '%s' is not one.", o->id.user);
         return;
     }
-    if (o->id.is_streaming) {
-        node__adm_respond_err(o, 400, "InvalidRequest",
-                              "The admin API takes no aws-chunked bodies.");
+    if (!signed_body_check(o)) {
         return;
     }
     if (!split_path(o)) {

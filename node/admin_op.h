@@ -57,6 +57,14 @@ struct adm_op {
     struct repl_change cl_change;  /* the membership change being run */
 };
 
+/* The admin API's signature must cover its body: an Authorization header
+ * (a presigned URL names no body) whose x-amz-content-sha256 is the hex
+ * SHA-256 of the body, which the body reader then checks.  UNSIGNED-PAYLOAD
+ * (or a presigned URL) would let a captured request be replayed with
+ * another body, e.g. {"admin": true}.  Returns why @id's request is
+ * refused, with its @status and error @code, or NULL when it may go on. */
+const char *node__adm_refusal(const struct s3_identity *id, int *status, const char **code);
+
 /* Responses; each ends the exchange.  node__adm_respond_json steals @j (NULL
  * answers 500). */
 void node__adm_respond_text(struct adm_op *o, int status, const char *text, size_t len);

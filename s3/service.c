@@ -297,6 +297,7 @@ int s3_authenticate(struct s3_service *s, const struct s3_http_request *r, struc
     memcpy(out->payload_sha256, auth.sha256, sizeof out->payload_sha256);
     out->is_streaming = auth.payload_mode != S3_PAYLOAD_SHA256 &&
                         auth.payload_mode != S3_PAYLOAD_UNSIGNED;
+    out->is_presigned = auth.is_presigned;
     return GW_OK;
 }
 

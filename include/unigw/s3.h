@@ -189,6 +189,7 @@ struct s3_identity {
     bool has_payload_sha256;
     unsigned char payload_sha256[32];
     bool is_streaming; /* an aws-chunked body (STREAMING-* payload modes) */
+    bool is_presigned; /* query-string (presigned URL) authentication */
 };
 
 /* Authenticate @r with SigV4 (header or presigned) exactly as s3_handle does,

@@ -356,3 +356,93 @@ def test_sigv2_client_still_reads_policy_status(gw, s3):
     st, _, out = send(gw, "GET", "/%s?policyStatus" % name,
                       v2_headers(gw, "GET", "/%s/?policyStatus" % name))
     assert st == 200 and b"<IsPublic>true</IsPublic>" in out, out
+
+
+# ----------------------------------------------------------------------------------------------
+# item 6: the admin API signs its body
+
+
+def admin_error(resp, status, code):
+    import json
+    st, _, body = resp
+    assert st == status, "expected %d %s, got %d: %r" % (status, code, st, body[:400])
+    got = json.loads(body)
+    assert got.get("error") == code, got
+    return got
+
+
+def user_names(gw):
+    import json
+    st, _, body = gw.request("GET", "/admin/v1/users")
+    assert st == 200, body
+    doc = json.loads(body)
+    users = doc.get("users", doc) if isinstance(doc, dict) else doc
+    return sorted(u["name"] for u in users)
+
+
+def test_admin_replay_with_another_body(gw):
+    """A captured admin request (body hash signed) replayed with {"admin": true}."""
+    path = "/admin/v1/users"
+    first = b'{"name": "replayed", "admin": false}'
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Type": "application/json"},
+                                 hashlib.sha256(first).hexdigest(), gw.access_key, gw.secret_key)
+    before = user_names(gw)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, b'{"name": "replayed", "admin": true}'),
+                    400, "XAmzContentSHA256Mismatch")
+    assert user_names(gw) == before
+
+
+def test_admin_unsigned_payload_refused(gw):
+    path = "/admin/v1/users"
+    body = b'{"name": "mallory", "admin": true}'
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Type": "application/json"}, util.UNSIGNED_PAYLOAD,
+                                 gw.access_key, gw.secret_key)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, body), 403, "AccessDenied")
+    assert "mallory" not in user_names(gw)
+
+
+def test_admin_presigned_refused(gw):
+    path = "/admin/v1/users"
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", presign(gw, "POST", path),
+                         {"Content-Type": "application/json"},
+                         b'{"name": "mallory2", "admin": true}'), 403, "AccessDenied")
+        # a presigned GET reveals nothing either
+        admin_error(send(gw, "GET", presign(gw, "GET", path)), 403, "AccessDenied")
+    assert "mallory2" not in user_names(gw)
+
+
+def test_admin_aws_chunked_refused(gw):
+    path = "/admin/v1/users"
+    headers = util.sigv4_headers("POST", gw.node.hostport, path, None,
+                                 {"Content-Encoding": "aws-chunked",
+                                  "x-amz-decoded-content-length": "2"},
+                                 "STREAMING-UNSIGNED-PAYLOAD-TRAILER", gw.access_key,
+                                 gw.secret_key)
+    with Unchanged(gw):
+        admin_error(send(gw, "POST", path, headers, b"2\r\n{}\r\n0\r\n\r\n"), 400,
+                    "InvalidRequest")
+
+
+def test_admin_needs_an_admin(gw):
+    """Already refused: a plain user's signed request, SigV2, an anonymous one."""
+    import json
+    st, _, body = gw.request("POST", "/admin/v1/users", body=b'{"name": "plain"}')
+    assert st == 201, body
+    st, _, body = gw.request("POST", "/admin/v1/users/plain/keys", body=b"{}")
+    assert st in (200, 201), body
+    key = json.loads(body)
+    access, secret = key["access_key"], key["secret_key"]
+    with Unchanged(gw):
+        body = b'{"name": "plain2", "admin": true}'
+        admin_error(util.http_request(gw.endpoint, "POST", "/admin/v1/users", body=body,
+                                      creds=(access, secret)), 403, "AccessDenied")
+        admin_error(send(gw, "POST", "/admin/v1/users", v2_headers(gw, "POST",
+                                                                   "/admin/v1/users"), body),
+                    400, "InvalidRequest")
+        admin_error(send(gw, "GET", "/admin/v1/users"), 403, "AccessDenied")
+    assert "plain2" not in user_names(gw)
