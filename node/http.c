@@ -11,7 +11,16 @@
  * max_headers headers or a URL over max_url_len end the parser with
  * NODE_HTTP_ERROR and a GW_ERR_* in h->err.  The head limit is exact: feed
  * never hands llhttp more head bytes than the limit allows, so nothing larger
- * is ever copied. */
+ * is ever copied.
+ *
+ * Strictness: Debian's llhttp is built in its loose mode and no lenient flag
+ * is set (llhttp already refuses CL+TE, two Content-Length values and bad
+ * chunk sizes).  Loose mode still takes what RFC 9112 says a server must
+ * answer 400: an HTTP/1.1 request without Host or any request with two Host
+ * lines (the first would be routed and signed, a proxy may use the other),
+ * a field name that is not a token (empty, or with spaces), obs-fold
+ * continuation lines, and HTTP/0.9 or 2.0 request lines.  The checks below
+ * refuse them with 400 BadRequest. */
 #include <ctype.h>
 #include <string.h>
 
@@ -79,6 +88,52 @@ static int on_span(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* RFC 9110 tchar: the bytes a field name (a token) may hold. */
+static bool is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static bool is_token(struct gw_str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if (!is_tchar((unsigned char)s.p[i])) {
+            return false;
+        }
+    }
+    return s.len > 0;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The last byte before @at that is not a blank, in this read or before it. */
+static char nonblank_before(const struct node_http *h, const char *at)
+{
+    const char *q = at;
+
+    while (q > h->feed_start && is_blank(q[-1])) {
+        q--;
+    }
+    return q > h->feed_start ? q[-1] : h->prev_nonblank;
+}
+
+/* A piece of a header value.  llhttp joins an obs-fold line ("X: a" CRLF
+ * SP "b") to the value, so a piece that follows a LF and blanks is one (a
+ * value otherwise follows ':' and blanks, or continues the piece that
+ * ended the previous read): RFC 9112 5.2 lets a server refuse it. */
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+    struct node_http *h = http_of(p);
+
+    if (len > 0 && nonblank_before(h, at) == '\n') {
+        return fail(h, GW_ERR_BAD_REQUEST);
+    }
+    return on_span(p, at, len);
+}
+
 static int on_header_field_complete(llhttp_t *p)
 {
     struct node_http *h = http_of(p);
@@ -87,10 +142,16 @@ static int on_header_field_complete(llhttp_t *p)
     if (h->req->n_headers >= h->limits->max_headers) {
         return fail(h, GW_ERR_HEADER_TOO_LARGE);
     }
+    if (!is_token(gw_buf_str(&h->acc))) {
+        return fail(h, GW_ERR_BAD_REQUEST); /* "Bad Name:", ": x", "Name :" */
+    }
     for (size_t i = 0; i < h->acc.len; i++) {
         h->acc.data[i] = (char)tolower((unsigned char)h->acc.data[i]);
     }
     name = take_acc(h);
+    if (gw_str_eq_c(name, "host") && h->n_host++ > 0) {
+        return fail(h, GW_ERR_BAD_REQUEST); /* RFC 9112 3.2: more than one Host line */
+    }
     h->field = name;
     return 0;
 }
@@ -121,6 +182,9 @@ static int on_header_value_complete(llhttp_t *p)
     struct node_http *h = http_of(p);
     struct gw_str v = gw_str_trim(gw_buf_str(&h->acc));
 
+    if (h->field.p == NULL) {
+        return fail(h, GW_ERR_BAD_REQUEST); /* a value whose name was refused */
+    }
     v = gw_arena_str(h->arena, v);
     if (v.p == NULL) {
         v.p = "";
@@ -137,6 +201,10 @@ static int on_headers_complete(llhttp_t *p)
     struct s3_http_request *r = h->req;
     struct gw_str expect;
 
+    /* HTTP/1.0 and 1.1 only (no 0.9 "GET /" line); 1.1 must name its Host. */
+    if (p->http_major != 1 || p->http_minor > 1 || (p->http_minor == 1 && h->n_host == 0)) {
+        return fail(h, GW_ERR_BAD_REQUEST);
+    }
     r->method = gw_str_c(llhttp_method_name((llhttp_method_t)p->method));
     r->has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
     r->content_length = r->has_content_length ? p->content_length : 0;
@@ -173,7 +241,7 @@ static const llhttp_settings_t http_settings = {
     .on_url_complete = on_url_complete,
     .on_header_field = on_span,
     .on_header_field_complete = on_header_field_complete,
-    .on_header_value = on_span,
+    .on_header_value = on_header_value,
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
@@ -209,6 +277,7 @@ void node__http_next(struct node_http *h)
     memset(h->req, 0, sizeof *h->req);
     h->acc.len = 0;
     h->field = GW_STR_NULL;
+    h->n_host = 0;
     h->hdrs_cap = 0;
     h->head_len = 0;
     h->body_len = 0;
@@ -259,6 +328,7 @@ enum node_http_event node__http_feed(struct node_http *h, const char *p, size_t 
         h->is_paused = false;
     }
     n = feed_cap(h, len);
+    h->feed_start = p;
     e = llhttp_execute(&h->parser, p, n);
     if (e == HPE_OK) {
         *used = n;
@@ -269,6 +339,12 @@ enum node_http_event node__http_feed(struct node_http *h, const char *p, size_t 
         /* HPE_PAUSED_UPGRADE included: nothing after an upgrade is HTTP/1.1. */
         h->err = err_from_llhttp(h, e);
         return NODE_HTTP_ERROR;
+    }
+    for (size_t i = *used; i > 0; i--) {
+        if (!is_blank(p[i - 1])) {
+            h->prev_nonblank = p[i - 1];
+            break;
+        }
     }
     if (was_in_head) {
         h->head_len += *used;

@@ -45,6 +45,9 @@ struct node_http {
     struct gw_buf acc;          /* the span being collected */
     struct gw_str field;        /* header name waiting for its value */
     size_t hdrs_cap;
+    unsigned n_host;            /* Host lines of the current head */
+    const char *feed_start;     /* the bytes llhttp_execute runs over now */
+    char prev_nonblank;         /* the last non-blank byte fed before ('\0': none) */
     size_t head_len;            /* bytes of the current head consumed */
     uint64_t body_len;          /* body bytes delivered for this message */
     int err;                    /* GW_ERR_* once NODE_HTTP_ERROR was returned */

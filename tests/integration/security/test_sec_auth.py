@@ -446,3 +446,79 @@ def test_admin_needs_an_admin(gw):
                     400, "InvalidRequest")
         admin_error(send(gw, "GET", "/admin/v1/users"), 403, "AccessDenied")
     assert "plain2" not in user_names(gw)
+
+
+# ----------------------------------------------------------------------------------------------
+# item 8: strict HTTP/1.1 heads; request smuggling
+
+
+def raw_exchange(gw, data):
+    """Send @data on a fresh connection; the first response."""
+    c = util.RawConn(gw.node, timeout=15)
+    try:
+        c.send(data)
+        return c.read_response()
+    finally:
+        c.close()
+
+
+def signed_put_head(gw, key, body, extra=()):
+    """A correctly signed PUT of @body to pub/@key, as head lines (no blank line yet)."""
+    path = util.key_path(gw.pub, key)
+    h = util.sigv4_headers("PUT", gw.node.hostport, path, None, {},
+                           hashlib.sha256(body).hexdigest(), gw.access_key, gw.secret_key)
+    lines = ["PUT %s HTTP/1.1" % path] + ["%s: %s" % kv for kv in h.items()] + list(extra)
+    return "\r\n".join(lines).encode() + b"\r\n"
+
+
+@pytest.fixture
+def gwp(gw, buckets):
+    gw.pub = buckets[1]
+    return gw
+
+
+MALFORMED_HEADS = {
+    "no-host": lambda gw: b"GET /health/live HTTP/1.1\r\n\r\n",
+    "two-hosts": lambda gw: signed_put_head(gw, "two-hosts", b"x",
+                                            ["Host: evil.example", "Content-Length: 1"]) +
+    b"\r\nx",
+    "space-in-name": lambda gw: signed_put_head(gw, "space", b"x",
+                                                ["X-Amz-Meta-A B: 1", "Content-Length: 1"]) +
+    b"\r\nx",
+    "empty-name": lambda gw: signed_put_head(gw, "empty", b"x",
+                                             [": 1", "Content-Length: 1"]) + b"\r\nx",
+    "space-before-colon": lambda gw: signed_put_head(gw, "colon", b"x",
+                                                     ["Content-Length : 1"]) + b"\r\nx",
+    "http-0.9": lambda gw: b"GET /%s/secret.txt\r\n\r\n" % gw.private.encode(),
+    "http-2.0-line": lambda gw: b"GET /health/live HTTP/2.0\r\nHost: a\r\n\r\n",
+    # smuggling shapes (llhttp refused these already)
+    "cl-and-te": lambda gw: signed_put_head(gw, "clte", b"x", [
+        "Content-Length: 1", "Transfer-Encoding: chunked"]) + b"\r\n0\r\n\r\n",
+    "two-cl": lambda gw: signed_put_head(gw, "twocl", b"x", [
+        "Content-Length: 1", "Content-Length: 6"]) + b"\r\nxGET /",
+    "te-not-chunked-last": lambda gw: signed_put_head(gw, "tegz", b"x", [
+        "Transfer-Encoding: chunked, gzip"]) + b"\r\n1\r\nx\r\n0\r\n\r\n",
+    "obs-fold": lambda gw: signed_put_head(gw, "fold", b"x", [
+        "Content-Length: 1", "X-Amz-Meta-A: 1", " folded"]) + b"\r\nx",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_HEADS))
+def test_malformed_head_refused(gwp, buckets, case):
+    gwp.private = buckets[0]
+    with Unchanged(gwp):
+        st, hdrs, body = raw_exchange(gwp, MALFORMED_HEADS[case](gwp))
+    want = 501 if case == "te-not-chunked-last" else 400
+    assert st == want, (st, body[:300])
+    code = util.s3_error(body)[0]
+    assert code == ("NotImplemented" if want == 501 else "BadRequest"), body[:300]
+
+
+def test_well_formed_raw_put_still_works(gwp):
+    """The same hand-made head, well formed, is served (so the refusals above are the
+    malformations' doing)."""
+    st, _, body = raw_exchange(gwp, signed_put_head(gwp, "raw-ok", b"x",
+                                                    ["Content-Length: 1"]) + b"\r\nx")
+    assert st == 200, body
+    with open(os.path.join(gwp.mount, gwp.pub, "raw-ok"), "rb") as f:
+        assert f.read() == b"x"

@@ -90,7 +90,7 @@ static void head_any_split(void **state)
 /* Two pipelined messages: the parser stops at the end of each. */
 static void pipelined_stop(void **state)
 {
-    const char *req = "GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n";
+    const char *req = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n";
     const char *p = req;
     size_t len = strlen(req);
     struct px x;
@@ -99,7 +99,7 @@ static void pipelined_stop(void **state)
     px_init(&x, 4096, 100, 1024);
     assert_int_equal(feed(&x, &p, &len, len), NODE_HTTP_HEAD);
     assert_int_equal(feed(&x, &p, &len, len), NODE_HTTP_DONE);
-    assert_int_equal(len, 19);
+    assert_int_equal(len, 28);
     node__http_next(&x.h);
     gw_arena_release(&x.arena);
     assert_int_equal(feed(&x, &p, &len, len), NODE_HTTP_HEAD);
@@ -109,7 +109,9 @@ static void pipelined_stop(void **state)
     px_free(&x);
 }
 
-static int parse_err(const char *req, size_t max_hdr, size_t max_n, size_t max_url)
+/* The error parsing @req fed in pieces of @step bytes gives (0: none). */
+static int parse_err_step(const char *req, size_t max_hdr, size_t max_n, size_t max_url,
+                          size_t step)
 {
     struct px x;
     const char *p = req;
@@ -119,41 +121,116 @@ static int parse_err(const char *req, size_t max_hdr, size_t max_n, size_t max_u
 
     px_init(&x, max_hdr, max_n, max_url);
     do {
-        ev = feed(&x, &p, &len, 7);
+        ev = feed(&x, &p, &len, step);
     } while (ev != NODE_HTTP_ERROR && len > 0);
     rv = ev == NODE_HTTP_ERROR ? x.h.err : 0;
     px_free(&x);
     return rv;
 }
 
+static int parse_err(const char *req, size_t max_hdr, size_t max_n, size_t max_url)
+{
+    return parse_err_step(req, max_hdr, max_n, max_url, 7);
+}
+
 /* Limits and malformed input map to the right errors. */
 static void errors(void **state)
 {
     (void)state;
-    assert_int_equal(parse_err("GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n", 4096, 10, 8),
+    assert_int_equal(parse_err("GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n", 4096, 10, 8),
                      GW_ERR_URI_TOO_LONG);
-    assert_int_equal(parse_err("GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n", 4096, 2, 100),
+    assert_int_equal(parse_err("GET / HTTP/1.1\r\nHost: a\r\nb: 2\r\nc: 3\r\n\r\n", 4096, 2, 100),
                      GW_ERR_HEADER_TOO_LARGE);
-    assert_int_equal(parse_err("GET / HTTP/1.1\r\nlong: xxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n", 32, 10,
+    assert_int_equal(parse_err("GET / HTTP/1.1\r\nHost: xxxxxxxxxxxxxxxxxxxxxxx\r\n\r\n", 32, 10,
                                100),
                      GW_ERR_HEADER_TOO_LARGE);
     assert_int_equal(parse_err("\x01garbage\r\n\r\n", 4096, 10, 100), GW_ERR_BAD_REQUEST);
-    assert_int_equal(parse_err("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    assert_int_equal(parse_err("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
                                4096, 10, 100),
                      GW_ERR_BAD_REQUEST);
-    assert_int_equal(parse_err("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 4096,
+    assert_int_equal(parse_err("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 4096,
                                10, 100),
                      GW_ERR_BAD_REQUEST);
-    assert_int_equal(parse_err("GET / HTTP/1.1\r\nbad header\r\n\r\n", 4096, 10, 100),
+    assert_int_equal(parse_err("GET / HTTP/1.1\r\nHost: a\r\nbad header\r\n\r\n", 4096, 10, 100),
                      GW_ERR_BAD_REQUEST);
     /* Exactly at the limit is fine. */
-    assert_int_equal(parse_err("GET / HTTP/1.1\r\n\r\n", 18, 10, 100), 0);
+    assert_int_equal(parse_err("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, 10, 100), 0);
+}
+
+/* If a head breaks RFC 9112's rules (no Host in HTTP/1.1, two Host lines, a
+ * field name that is not a token, an HTTP/0.9 request line), then it is a
+ * 400 Bad Request; so are the smuggling shapes (CL+TE, two CL, obs-fold). */
+static void strict_head(void **state)
+{
+    static const char *const bad[] = {
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nhOsT: a\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nBad\tName: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nName : x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nNa(me: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nN\x80me: x\r\n\r\n",
+        "GET /\r\n\r\n",
+        "GET /\r\nHost: a\r\n\r\n",
+        "GET / HTTP/0.9\r\nHost: a\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+        "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\n",
+        "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n",
+        "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
+    };
+    static const char *const good[] = {
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1\r\nHOST: a\r\nx-amz-meta-!#$%&'*+-.^_`|~09: v\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n", /* HTTP/1.0 need not name a Host */
+        "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+    };
+
+    bool failed = false;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rv = parse_err(bad[i], 4096, 10, 100);
+        if (rv != GW_ERR_BAD_REQUEST) {
+            print_error("bad case %zu: got %s\n", i, gw_err_name(rv));
+            failed = true;
+        }
+    }
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int rv = parse_err(good[i], 4096, 10, 100);
+        if (rv != 0) {
+            print_error("good case %zu: got %s\n", i, gw_err_name(rv));
+            failed = true;
+        }
+    }
+    /* An obs-fold is found wherever the reads split the head. */
+    for (size_t step = 1; step < 40; step++) {
+        const char *fold[] = {"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n folded\r\n\r\n",
+                              "GET / HTTP/1.1\r\nHost: a\r\nX-A:\r\n\tfolded\r\n\r\n"};
+        const char *ok = "GET / HTTP/1.1\r\nHost: a\r\nX-A:  one two \r\n\r\n";
+        for (size_t i = 0; i < 2; i++) {
+            if (parse_err_step(fold[i], 4096, 10, 100, step) != GW_ERR_BAD_REQUEST) {
+                print_error("fold %zu not refused at step %zu\n", i, step);
+                failed = true;
+            }
+        }
+        if (parse_err_step(ok, 4096, 10, 100, step) != 0) {
+            print_error("a value split at step %zu is refused\n", step);
+            failed = true;
+        }
+    }
+    assert_false(failed);
 }
 
 /* Chunked bodies with extensions are de-chunked; keep-alive follows the client. */
 static void chunked_and_keep_alive(void **state)
 {
-    const char *req = "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    const char *req = "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                       "4;ext=1\r\nwiki\r\n5\r\npedia\r\n0\r\n\r\n";
     const char *p = req;
     size_t len = strlen(req);
@@ -176,6 +253,7 @@ int main(void)
         cmocka_unit_test(head_any_split),
         cmocka_unit_test(pipelined_stop),
         cmocka_unit_test(errors),
+        cmocka_unit_test(strict_head),
         cmocka_unit_test(chunked_and_keep_alive),
     };
     return cmocka_run_group_tests_name("node/http", tests, NULL, NULL);

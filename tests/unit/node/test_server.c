@@ -306,9 +306,9 @@ static void one_request(void **state)
 static void keep_alive(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.seq = {"GET /1 HTTP/1.1\r\n\r\n",
-                             "PUT /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
-                             "GET /3 HTTP/1.1\r\n\r\n"},
+    struct cres c = {.seq = {"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n",
+                             "PUT /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+                             "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n"},
                      .n_seq = 3};
 
     start(f);
@@ -326,9 +326,9 @@ static void keep_alive(void **state)
 static void pipelined(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "GET /a HTTP/1.1\r\n\r\n"
-                             "POST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nxy"
-                             "GET /c HTTP/1.1\r\nConnection: close\r\n\r\n",
+    struct cres c = {.send = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxy"
+                             "GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
                      .n_expect = 3,
                      .wait_close = true};
 
@@ -364,9 +364,9 @@ static void byte_by_byte(void **state)
 static void chunked_body(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    struct cres c = {.send = "PUT /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                              "3;name=value\r\nabc\r\n2;x\r\nde\r\n0\r\nx-trailer: 1\r\n\r\n"
-                             "GET /after HTTP/1.1\r\n\r\n",
+                             "GET /after HTTP/1.1\r\nHost: a\r\n\r\n",
                      .n_expect = 2};
 
     start(f);
@@ -416,7 +416,7 @@ static void run_continue(void *arg)
 static void continue_when_read(void **state)
 {
     struct fix *f = *state;
-    struct ccont c = {.head = "PUT /e HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n"};
+    struct ccont c = {.head = "PUT /e HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n"};
 
     start(f);
     c.port = f->port;
@@ -431,7 +431,7 @@ static void continue_when_read(void **state)
 static void no_continue_when_refused(void **state)
 {
     struct fix *f = *state;
-    struct ccont c = {.head = "PUT /e HTTP/1.1\r\nExpect: 100-continue\r\n"
+    struct ccont c = {.head = "PUT /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
                               "Content-Length: 1000000\r\n\r\n"};
 
     f->mode = MODE_NOREAD;
@@ -465,7 +465,7 @@ static void run_big_unread(void *arg)
     if (!tc_connect(&tc, c->port)) {
         return;
     }
-    snprintf(head, sizeof head, "PUT /big HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", c->body_len);
+    snprintf(head, sizeof head, "PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", c->body_len);
     tc_send_str(&tc, head);
     tc_send(&tc, junk, sizeof junk); /* part of it; the server answers anyway */
     c->ok = tc_read_resp(&tc, &c->r, false);
@@ -494,8 +494,8 @@ static void unread_large_body(void **state)
 static void unread_small_body_drained(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "PUT /a HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"
-                             "GET /b HTTP/1.1\r\n\r\n",
+    struct cres c = {.send = "PUT /a HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789"
+                             "GET /b HTTP/1.1\r\nHost: a\r\n\r\n",
                      .n_expect = 2};
 
     f->mode = MODE_NOREAD;
@@ -514,7 +514,7 @@ static void unread_small_body_drained(void **state)
 static void head_request(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n",
+    struct cres c = {.send = "HEAD /h HTTP/1.1\r\nHost: a\r\n\r\nGET /g HTTP/1.1\r\nHost: a\r\n\r\n",
                      .n_expect = 2,
                      .is_head = true};
 
@@ -549,7 +549,7 @@ static void oversized_header(void **state)
 
     f->cfg.max_header_bytes = 4096;
     start(f);
-    gw_buf_append_c(&b, "GET / HTTP/1.1\r\nx-big: ");
+    gw_buf_append_c(&b, "GET / HTTP/1.1\r\nHost: a\r\nx-big: ");
     for (int i = 0; i < 8000; i++) {
         gw_buf_append_byte(&b, 'a');
     }
@@ -575,7 +575,7 @@ static void too_many_headers(void **state)
 
     f->cfg.max_headers = 10;
     start(f);
-    gw_buf_append_c(&b, "GET / HTTP/1.1\r\n");
+    gw_buf_append_c(&b, "GET / HTTP/1.1\r\nHost: a\r\n");
     for (int i = 0; i < 11; i++) {
         gw_buf_printf(&b, "h%d: v\r\n", i);
     }
@@ -603,7 +603,7 @@ static void overlong_url(void **state)
     for (int i = 0; i < 2000; i++) {
         gw_buf_append_byte(&b, 'u');
     }
-    gw_buf_append_c(&b, " HTTP/1.1\r\n\r\n");
+    gw_buf_append_c(&b, " HTTP/1.1\r\nHost: a\r\n\r\n");
     c.send = b.data;
     c.send_len = b.len;
     c.port = f->port;
@@ -620,7 +620,7 @@ static void garbage(void **state)
 {
     struct fix *f = *state;
     struct cres c = {.send = "\x01\x02 garbage \xff\r\n\r\n", .n_expect = 1, .wait_close = true};
-    struct cres c2 = {.send = "GET /ok HTTP/1.1\r\n\r\n", .n_expect = 1};
+    struct cres c2 = {.send = "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n", .n_expect = 1};
 
     start(f);
     c.port = c2.port = f->port;
@@ -671,7 +671,7 @@ static void run_wait(void *arg)
 static void idle_timeout(void **state)
 {
     struct fix *f = *state;
-    struct cwait c = {.send = "GET / HTTP/1.1\r\n\r\n"};
+    struct cwait c = {.send = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"};
 
     f->cfg.idle_timeout_ms = 100;
     start(f);
@@ -720,7 +720,7 @@ static void silent_connection(void **state)
 static void body_timeout(void **state)
 {
     struct fix *f = *state;
-    struct cwait c = {.send = "PUT / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"};
+    struct cwait c = {.send = "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"};
 
     f->cfg.body_timeout_ms = 100;
     start(f);
@@ -741,7 +741,7 @@ static void run_disconnect(void *arg)
     if (!tc_connect(&tc, *port)) {
         return;
     }
-    tc_send_str(&tc, "PUT /x HTTP/1.1\r\nContent-Length: 100000\r\n\r\npartial");
+    tc_send_str(&tc, "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\npartial");
     usleep(50 * 1000);
     tc_close(&tc);
 }
@@ -782,7 +782,7 @@ static void run_file(void *arg)
         return;
     }
     setsockopt(tc.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
-    tc_send_str(&tc, "GET /file HTTP/1.1\r\n\r\nGET /again HTTP/1.1\r\n\r\n");
+    tc_send_str(&tc, "GET /file HTTP/1.1\r\nHost: a\r\n\r\nGET /again HTTP/1.1\r\nHost: a\r\n\r\n");
     usleep(100 * 1000); /* let the server fill the socket and wait for writability */
     c->ok = tc_read_resp_slow(&tc, &r, 65536, 200);
     c->same = c->ok && r.body.len == c->len && memcmp(r.body.data, c->want, c->len) == 0;
@@ -826,7 +826,7 @@ static void sendfile_slow_reader(void **state)
 static void chunked_response(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "GET /c HTTP/1.1\r\n\r\n", .n_expect = 1};
+    struct cres c = {.send = "GET /c HTTP/1.1\r\nHost: a\r\n\r\n", .n_expect = 1};
 
     f->mode = MODE_CHUNKED;
     start(f);
@@ -858,7 +858,7 @@ static void run_concurrent(void *arg)
     for (int i = 0; i < N_CONC; i++) {
         char req[64];
 
-        snprintf(req, sizeof req, "GET /%d HTTP/1.1\r\n\r\n", i);
+        snprintf(req, sizeof req, "GET /%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
         tc_send_str(&tcs[i], req);
     }
     for (int i = 0; i < N_CONC; i++) {
@@ -891,9 +891,9 @@ static void concurrent(void **state)
 static void metrics_and_health(void **state)
 {
     struct fix *f = *state;
-    struct cres c = {.send = "GET /health/live HTTP/1.1\r\n\r\n"
-                             "GET /health/ready HTTP/1.1\r\n\r\n"
-                             "GET /metrics HTTP/1.1\r\n\r\n",
+    struct cres c = {.send = "GET /health/live HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "GET /health/ready HTTP/1.1\r\nHost: a\r\n\r\n"
+                             "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n",
                      .n_expect = 3};
 
     f->mode = MODE_HEALTH;
@@ -919,7 +919,7 @@ static void run_hold(void *arg)
     struct tc_conn tc;
 
     if (tc_connect(&tc, *port)) {
-        tc_send_str(&tc, "PUT /x HTTP/1.1\r\nContent-Length: 100\r\n\r\nab");
+        tc_send_str(&tc, "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nab");
         usleep(50 * 1000);
         /* keep the connection open: the server must abort it at its deadline */
         usleep(300 * 1000);
