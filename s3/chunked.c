@@ -76,6 +76,13 @@ int s3_chunked_init(struct s3_chunked *c, const struct s3_chunked_params *p)
     return GW_OK;
 }
 
+unsigned s3_chunked_trailer_alg(const struct s3_chunked *c)
+{
+    return c->expected_trailer[0] != '\0'
+               ? gw_checksum_alg_from_header(gw_str_c(c->expected_trailer))
+               : 0;
+}
+
 void s3_chunked_close(struct s3_chunked *c)
 {
     gw_hash_cleanup(&c->chunk_hash);

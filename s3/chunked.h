@@ -101,6 +101,12 @@ int s3_chunked_feed(struct s3_chunked *c, struct gw_str in, size_t *used, struct
  * error. */
 int s3_chunked_finish(struct s3_chunked *c);
 
+/* The checksum algorithm (GW_HASH_CRC32 ...) of the trailer that
+ * x-amz-trailer announced, 0 when none: the caller must compute it over the
+ * decoded body even when no x-amz-sdk-checksum-algorithm header names it
+ * (SDKs may announce the checksum by x-amz-trailer alone). */
+unsigned s3_chunked_trailer_alg(const struct s3_chunked *c);
+
 /* Release the hash context; safe to call more than once. */
 void s3_chunked_close(struct s3_chunked *c);
 

@@ -140,6 +140,7 @@ static int check_payload_mode(struct put_op *p)
     struct s3_req *q = p->q;
     struct s3_chunked_params cp = {0};
     uint64_t dlen = 0;
+    int rv;
 
     if (q->auth == NULL || q->auth->payload_mode == S3_PAYLOAD_UNSIGNED) {
         return GW_OK;
@@ -159,7 +160,10 @@ static int check_payload_mode(struct put_op *p)
     cp.auth = q->auth;
     p->limit = dlen;
     p->is_aws_chunked = true;
-    return s3_chunked_init(&p->dec, &cp);
+    rv = s3_chunked_init(&p->dec, &cp);
+    /* The trailer's checksum is verified against what we hash: hash it too. */
+    p->algs |= rv == 0 ? s3_chunked_trailer_alg(&p->dec) : 0;
+    return rv;
 }
 
 static int check_request(struct put_op *p)

@@ -522,3 +522,41 @@ def test_well_formed_raw_put_still_works(gwp):
     assert st == 200, body
     with open(os.path.join(gwp.mount, gwp.pub, "raw-ok"), "rb") as f:
         assert f.read() == b"x"
+
+
+# ----------------------------------------------------------------------------------------------
+# item 9: an aws-chunked checksum announced by x-amz-trailer alone
+
+
+def trailer_put(gw, bucket, key, data, alg, value):
+    """PUT @data as STREAMING-UNSIGNED-PAYLOAD-TRAILER with the checksum trailer @value,
+    announced only by x-amz-trailer (no x-amz-sdk-checksum-algorithm)."""
+    name = "x-amz-checksum-%s" % alg.lower()
+    body = b"%x\r\n%s\r\n0\r\n%s:%s\r\n\r\n" % (len(data), data, name.encode(), value.encode())
+    path = util.key_path(bucket, key)
+    h = util.sigv4_headers("PUT", gw.node.hostport, path, None, {
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": name}, "STREAMING-UNSIGNED-PAYLOAD-TRAILER", gw.access_key,
+        gw.secret_key)
+    h["Content-Length"] = str(len(body))
+    return send(gw, "PUT", path, h, body)
+
+
+@pytest.mark.parametrize("alg", ["CRC32", "CRC32C", "SHA256"])
+def test_trailer_only_checksum_accepted(gw, s3, buckets, alg):
+    _, pub = buckets
+    data = b"a body whose checksum only the trailer names\n"
+    st, _, out = trailer_put(gw, pub, "trailer-" + alg, data, alg, util.checksum_b64(alg, data))
+    assert st == 200, out
+    with open(os.path.join(gw.mount, pub, "trailer-" + alg), "rb") as f:
+        assert f.read() == data
+    got = s3.head_object(Bucket=pub, Key="trailer-" + alg, ChecksumMode="ENABLED")
+    assert got.get("Checksum" + alg) == util.checksum_b64(alg, data)
+
+
+def test_trailer_only_wrong_checksum_refused(gw, buckets):
+    _, pub = buckets
+    data = b"the body"
+    with Unchanged(gw):
+        refused(trailer_put(gw, pub, "trailer-bad", data, "CRC32",
+                            util.checksum_b64("CRC32", b"another body")), 400, "BadDigest")

@@ -189,6 +189,19 @@ static void sdkv3_unsigned_trailer(void **state)
 
     (void)state;
     assert_int_equal(body.len, 53);
+    /* x-amz-trailer alone announces the algorithm the caller must compute. */
+    assert_int_equal(s3_chunked_init(&c, &p), GW_OK);
+    assert_int_equal(s3_chunked_trailer_alg(&c), GW_HASH_CRC32);
+    s3_chunked_close(&c);
+    p.trailer = GW_STR("X-Amz-Checksum-SHA256");
+    assert_int_equal(s3_chunked_init(&c, &p), GW_OK);
+    assert_int_equal(s3_chunked_trailer_alg(&c), GW_HASH_SHA256);
+    s3_chunked_close(&c);
+    p.trailer = GW_STR_NULL;
+    assert_int_equal(s3_chunked_init(&c, &p), GW_OK);
+    assert_int_equal(s3_chunked_trailer_alg(&c), 0);
+    s3_chunked_close(&c);
+    p.trailer = GW_STR("x-amz-checksum-crc32");
     for (size_t first = 0; first < body.len; first++) {
         for (size_t step = 1; step <= body.len; step += (step < 4 ? 1 : 13)) {
             struct gw_buf out = GW_BUF_INIT;
