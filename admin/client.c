@@ -6,6 +6,7 @@
  * close) -> parse.  Failure modes: resolution, connection, a 30-second
  * socket timeout, or a malformed answer all give GW_ERR_IO with a sentence,
  * which the CLI turns into exit code 3. */
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -243,18 +244,39 @@ static struct gw_str header_value(struct gw_str h, const char *name)
     return GW_STR_NULL;
 }
 
+/* The chunk size at the start of @line (the bytes before its LF): hex
+ * digits only, then CR, ';' or the end.  Parsed by hand within the view:
+ * strtoull would skip leading blanks and LFs past the view's end (it is not
+ * NUL-terminated), and accept signs and "0x". */
+static bool chunk_size_parse(struct gw_str line, uint64_t *out)
+{
+    uint64_t n = 0;
+    size_t i = 0;
+
+    for (; i < line.len && isxdigit((unsigned char)line.p[i]); i++) {
+        if (n > ADM_RESP_MAX) {
+            return false; /* stops the digits long before n could wrap */
+        }
+        n = n * 16 + (uint64_t)(isdigit((unsigned char)line.p[i]) ? line.p[i] - '0'
+                                                                  : (line.p[i] | 0x20) - 'a' + 10);
+    }
+    if (i == 0 || n > ADM_RESP_MAX || (i < line.len && line.p[i] != '\r' && line.p[i] != ';')) {
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 /* Decode a chunked body from @in.  GW_OK, GW_ERR_AGAIN, GW_ERR_BAD_REQUEST. */
 static int dechunk(struct gw_str in, struct gw_buf *body)
 {
     for (;;) {
         const char *eol = memchr(in.p, '\n', in.len);
-        char *end = NULL;
-        unsigned long long n;
+        uint64_t n;
         if (eol == NULL) {
             return in.len > 32 ? GW_ERR_BAD_REQUEST : GW_ERR_AGAIN;
         }
-        n = strtoull(in.p, &end, 16);
-        if (end == in.p || (*end != '\r' && *end != ';' && *end != '\n') || n > ADM_RESP_MAX) {
+        if (!chunk_size_parse(gw_str_make(in.p, (size_t)(eol - in.p)), &n)) {
             return GW_ERR_BAD_REQUEST;
         }
         in.len -= (size_t)(eol + 1 - in.p);
@@ -285,11 +307,14 @@ int adm_http_parse(struct gw_str raw, bool is_eof, int *status, struct gw_buf *b
     }
     head = gw_str_make(raw.p, (size_t)(hend - raw.p) + 2);
     rest = gw_str_make(hend + 4, raw.len - head.len - 2);
+    /* "HTTP/1.x NNN": three digits, read within the view (no strspn/atoi,
+     * which would run to a NUL the view does not have). */
     if (head.len < 14 || memcmp(head.p, "HTTP/1.", 7) != 0 || head.p[8] != ' ' ||
-        strspn(head.p + 9, "0123456789") != 3) {
+        !isdigit((unsigned char)head.p[9]) || !isdigit((unsigned char)head.p[10]) ||
+        !isdigit((unsigned char)head.p[11]) || isdigit((unsigned char)head.p[12])) {
         return GW_ERR_BAD_REQUEST;
     }
-    *status = atoi(head.p + 9);
+    *status = (head.p[9] - '0') * 100 + (head.p[10] - '0') * 10 + (head.p[11] - '0');
     cl = header_value(head, "content-length");
     te = header_value(head, "transfer-encoding");
     if (te.p != NULL && gw_str_caseeq(te, GW_STR("chunked"))) {

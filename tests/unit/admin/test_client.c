@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
@@ -147,6 +149,52 @@ static void parse_endless_headers(void **state)
     gw_buf_free(&body);
 }
 
+/* Parse @raw from an exact-size heap copy, so reading past its end is an
+ * ASan error (a view is never NUL-terminated). */
+static int parse_exact(const char *raw, bool is_eof, int *status, struct gw_buf *body)
+{
+    size_t n = strlen(raw);
+    char *copy = malloc(n);
+    int rv;
+
+    memcpy(copy, raw, n);
+    gw_buf_reset(body);
+    rv = adm_http_parse(gw_str_make(copy, n), is_eof, status, body);
+    free(copy);
+    return rv;
+}
+
+/* If a chunk-size line is blank, signed, prefixed or over-long, then it is
+ * malformed; nothing is read past the end of the view. */
+static void parse_chunk_size_bounded(void **state)
+{
+    static const char *const bad[] = {
+        "\n \t", "\n\n\n", " 5\r\nhello\r\n0\r\n\r\n", "+5\r\nhello\r\n0\r\n\r\n",
+        "-1\r\n", "0x5\r\nhello\r\n0\r\n\r\n", "\r\n", "5 \r\nhello\r\n0\r\n\r\n",
+        "10000000000000000\r\n",
+    };
+    struct gw_buf body = GW_BUF_INIT;
+    int status = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char raw[256];
+
+        snprintf(raw, sizeof raw, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%s",
+                 bad[i]);
+        assert_int_equal(parse_exact(raw, true, &status, &body), GW_ERR_BAD_REQUEST);
+    }
+    assert_int_equal(parse_exact("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 "5;x=y\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
+                                 true, &status, &body),
+                     GW_OK);
+    assert_int_equal(body.len, 15);
+    assert_int_equal(parse_exact("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5",
+                                 false, &status, &body),
+                     GW_ERR_AGAIN);
+    gw_buf_free(&body);
+}
+
 /* If nothing listens at the endpoint, then adm_http says so without a status. */
 static void http_refused(void **state)
 {
@@ -177,6 +225,7 @@ int main(void)
         cmocka_unit_test(endpoint_good),         cmocka_unit_test(endpoint_bad),
         cmocka_unit_test(parse_content_length),  cmocka_unit_test(parse_chunked_and_close),
         cmocka_unit_test(parse_malformed),       cmocka_unit_test(parse_endless_headers),
+        cmocka_unit_test(parse_chunk_size_bounded),
         cmocka_unit_test(http_refused),
     };
     return cmocka_run_group_tests_name("admin/client", tests, NULL, NULL);
