@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test unit test-integration bench cluster clean fuzz
+.PHONY: all deps build build-asan run test unit test-integration bench cluster clean fuzz fuzz-run
 
 all: build
 
@@ -43,6 +43,12 @@ cluster: deps build
 fuzz:
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DGW_FUZZ=ON -DGW_SANITIZE=address,undefined >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
+
+# Every libFuzzer target for FUZZ_SECONDS each, one after the other; fails on
+# any crash, leak or per-input timeout (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 20
+fuzz-run: fuzz
+	@bash tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

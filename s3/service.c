@@ -256,6 +256,21 @@ static struct gw_str headers_not_signed_xml(struct gw_arena *a, struct gw_str na
     return out;
 }
 
+/* What the error document of @rv says beyond the table: the unsigned
+ * headers, or this node's expiry limit when it is below S3's week. */
+static void auth_error_detail(struct s3_req *q, int rv, const struct s3_sigv4 *auth)
+{
+    if (rv == GW_ERR_HEADERS_NOT_SIGNED) {
+        q->err_xml = headers_not_signed_xml(q->a, auth->unsigned_headers);
+        s3_req_errmsg(q, "sigv4: unsigned headers: %.*s", (int)auth->unsigned_headers.len,
+                      auth->unsigned_headers.p);
+    } else if (presign_max_expiry(q->svc) < S3_SIGV4_MAX_EXPIRES) {
+        q->err_message = gw_arena_printf(q->a, "X-Amz-Expires must be at most %lld (seconds), "
+                                         "the longest this service accepts",
+                                         (long long)presign_max_expiry(q->svc));
+    }
+}
+
 /* The authenticated identity of @key becomes @q's. */
 static void identity_set(struct s3_req *q, const struct meta_key_info *key)
 {
@@ -276,17 +291,8 @@ static int authenticate(struct s3_req *q)
         q->is_anonymous = true;
         return GW_OK;
     }
-    if (rv == GW_ERR_HEADERS_NOT_SIGNED) {
-        q->err_xml = headers_not_signed_xml(q->a, auth.unsigned_headers);
-        s3_req_errmsg(q, "sigv4: unsigned headers: %.*s", (int)auth.unsigned_headers.len,
-                      auth.unsigned_headers.p);
-        return rv;
-    }
-    if (rv == GW_ERR_EXPIRES_TOO_LONG && presign_max_expiry(q->svc) < S3_SIGV4_MAX_EXPIRES) {
-        /* The table's message names S3's week; this node allows less. */
-        q->err_message = gw_arena_printf(q->a, "X-Amz-Expires must be at most %lld (seconds), "
-                                         "the longest this service accepts",
-                                         (long long)presign_max_expiry(q->svc));
+    if (rv == GW_ERR_HEADERS_NOT_SIGNED || rv == GW_ERR_EXPIRES_TOO_LONG) {
+        auth_error_detail(q, rv, &auth);
         return rv;
     }
     if (rv == GW_ERR_UNSUPPORTED_AUTH) {

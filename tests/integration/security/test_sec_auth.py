@@ -223,6 +223,14 @@ ADDABLE = [
     ("x-amz-security-token", "token"),
     ("x-amz-expected-bucket-owner", "123456789012"),
     ("x-amz-object-lock-mode", "GOVERNANCE"),
+    ("x-amz-object-lock-legal-hold", "ON"),
+    ("x-amz-grant-full-control", "id=\"mallory\""),
+    ("x-amz-grant-write-acp", "id=\"mallory\""),
+    ("x-amz-request-payer", "requester"),
+    ("x-amz-checksum-sha256", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+    ("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+    ("x-amz-copy-source-if-match", "\"etag\""),
+    ("x-amz-write-offset-bytes", "0"),
 ]
 
 
@@ -337,8 +345,9 @@ def test_sigv2_list_signature_does_not_select_another_operation(gw, s3, buckets,
     hdrs = v2_headers(gw, "GET", "/%s/" % private)
     st, _, out = send(gw, "GET", "/%s?prefix=nothing" % private, hdrs)
     assert st == 200, out
-    refused(send(gw, "GET", "/%s?prefix=nothing&%s" % (private, selector), hdrs), 403,
-            "SignatureDoesNotMatch")
+    with Unchanged(gw):
+        refused(send(gw, "GET", "/%s?prefix=nothing&%s" % (private, selector), hdrs), 403,
+                "SignatureDoesNotMatch")
 
 
 def test_sigv2_client_still_reads_policy_status(gw, s3):

@@ -649,8 +649,10 @@ static void printed_lines_are_short(void **state)
 /* A non-default value for every key; the test checks that none is missing. */
 static const char *const every_key[] = {
     "node.id=node-b.2",
-    "node.data_dir=/data/dir/of/the/longest/path/allowed/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    /* One element split over two lines: parenthesised so clang's
+     * -Wstring-concatenation knows the join is meant. */
+    ("node.data_dir=/data/dir/of/the/longest/path/allowed/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
     "node.log_level=warn",
     "node.meta_map_size=3GiB",
     "server.listen=[fe80::1]:65535",
