@@ -469,6 +469,14 @@ int s3__store_path_open(const struct s3_objstore *st, const char *path, int flag
     return rel != NULL ? s3__store_openat(st->root_fd, rel, flags, mode) : -1;
 }
 
+int s3__store_path_open_file(const struct s3_objstore *st, const char *path, bool dir_ok,
+                             struct stat *sb)
+{
+    const char *rel = mount_rel(st, path);
+
+    return rel != NULL ? s3__store_open_file(st->root_fd, rel, dir_ok, sb) : -1;
+}
+
 int s3__store_path_unlink(const struct s3_objstore *st, const char *path)
 {
     const char *rel = mount_rel(st, path);

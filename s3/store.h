@@ -121,6 +121,11 @@ const char *s3__store_rel(const struct s3_objstore *st, const char *path);
 /* open, unlink, mkdir and rmtree of a mount path beneath the root fd (errno
  * contract; EXDEV for a path not below the root). */
 int s3__store_path_open(const struct s3_objstore *st, const char *path, int flags, mode_t mode);
+/* s3__store_open_file of a mount path (staged parts, records): a regular
+ * file (or an allowed directory) opened for reading without blocking, ENXIO
+ * for a special file. */
+int s3__store_path_open_file(const struct s3_objstore *st, const char *path, bool dir_ok,
+                             struct stat *sb);
 int s3__store_path_unlink(const struct s3_objstore *st, const char *path);
 int s3__store_path_mkdir(const struct s3_objstore *st, const char *path, mode_t mode);
 int s3__store_path_rmtree(const struct s3_objstore *st, const char *path);

@@ -472,6 +472,7 @@ static void mount_paths(void **state)
     char path[192];
     char slashed[128];
     struct s3_objstore st2;
+    struct stat sb;
     int fd;
 
     for (size_t m = 0; m < 2; m++) {
@@ -488,6 +489,16 @@ static void mount_paths(void **state)
         snprintf(path, sizeof path, "%s/toplnk/secret.txt", f->mnt);
         assert_int_equal(s3__store_path_unlink(&f->st, path), -1);
         assert_int_equal(errno, ELOOP);
+        assert_loop(s3__store_path_open_file(&f->st, path, false, &sb));
+        snprintf(path, sizeof path, "%s/other/priv.txt", f->mnt);
+        fd = s3__store_path_open_file(&f->st, path, false, &sb);
+        assert_true(fd >= 0 && S_ISREG(sb.st_mode));
+        close(fd);
+        snprintf(path, sizeof path, "%s/.unigw/tmp", f->mnt);
+        assert_special(s3__store_path_open_file(&f->st, path, false, &sb));
+        snprintf(path, sizeof path, "%s/secret.txt", f->out);
+        assert_int_equal(s3__store_path_open_file(&f->st, path, false, &sb), -1);
+        assert_int_equal(errno, EXDEV);
         snprintf(path, sizeof path, "%s/secret.txt", f->out);
         assert_int_equal(s3__store_path_open(&f->st, path, O_RDONLY, 0), -1);
         assert_int_equal(errno, EXDEV);
