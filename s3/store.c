@@ -13,9 +13,10 @@
  * Failure modes are the syscalls' own (ENOENT, ENOTDIR, EACCES, EMFILE...),
  * plus ELOOP for a symlink in the way, EINVAL for a malformed relative
  * path and, from s3__store_open_file, ENXIO for a name that is no regular
- * file (a FIFO planted there must not hang a worker thread in open()).  openat2's EAGAIN (a concurrent rename seen during resolution) is
- * retried a few times; EXDEV (an escape from beneath the start) can only
- * come from a link and is reported as ELOOP. */
+ * file (a FIFO planted there must not hang a worker thread in open()).
+ * openat2's EAGAIN (a concurrent rename seen during resolution) is retried
+ * a few times; EXDEV (an escape from beneath the start) can only come from
+ * a link and is reported as ELOOP. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
