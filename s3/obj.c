@@ -15,11 +15,13 @@
 #include "unigw/err.h"
 
 /* What a failed open of an object's path means: a missing path, a file
- * where a directory should be, a symlink anywhere (ELOOP: see s3/store.h)
- * or a name too long are all "no such key". */
+ * where a directory should be, a symlink anywhere (ELOOP: see s3/store.h),
+ * a FIFO, socket or device node (ENXIO: s3__store_open_file) or a name too
+ * long are all "no such key". */
 static int open_error(int e)
 {
-    if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == EISDIR || e == ENAMETOOLONG) {
+    if (e == ENOENT || e == ENOTDIR || e == ELOOP || e == EISDIR || e == ENAMETOOLONG ||
+        e == ENXIO) {
         return GW_ERR_NO_SUCH_KEY;
     }
     return gw_err_from_errno(e);
@@ -41,8 +43,10 @@ static int check_kind(struct s3_obj *o, struct gw_str key)
     return GW_ERR_NO_SUCH_KEY;
 }
 
-/* Open @key beneath the bucket directory, never through a symlink. */
-static int open_beneath(struct s3_service *s, struct gw_str bucket, struct gw_str key, int *fd)
+/* Open @key beneath the bucket directory, never through a symlink and
+ * never blocking on a special file planted under its name; fstat into @st. */
+static int open_beneath(struct s3_service *s, struct gw_str bucket, struct gw_str key, int *fd,
+                        struct stat *st)
 {
     char rel[S3_PATH_MAX];
     int bfd = -1;
@@ -54,7 +58,7 @@ static int open_beneath(struct s3_service *s, struct gw_str bucket, struct gw_st
     if (rv != 0) {
         return rv;
     }
-    *fd = s3__store_openat(bfd, rel, O_RDONLY, 0);
+    *fd = s3__store_open_file(bfd, rel, s3_path_key_is_marker(key), st);
     rv = *fd < 0 ? open_error(errno) : GW_OK;
     close(bfd);
     return rv;
@@ -67,11 +71,11 @@ int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
 
     memset(o, 0, sizeof *o);
     o->fd = -1;
-    rv = open_beneath(s, bucket, key, &o->fd);
+    rv = open_beneath(s, bucket, key, &o->fd, &o->st);
     if (rv != 0) {
         return rv;
     }
-    if (fstat(o->fd, &o->st) != 0 || check_kind(o, key) != 0) {
+    if (check_kind(o, key) != 0) {
         close(o->fd);
         o->fd = -1;
         return GW_ERR_NO_SUCH_KEY;

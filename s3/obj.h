@@ -20,9 +20,10 @@ struct s3_obj {
 /* Open @bucket/@key read-only beneath the bucket directory's fd (blocking:
  * worker threads).  Maps a missing bucket (a top-level symlink is none) to
  * GW_ERR_NO_SUCH_BUCKET and anything that is not an object (a missing path,
- * a directory named without '/', a socket, a symlink as the object or as
- * any directory on its way) to GW_ERR_NO_SUCH_KEY.  On GW_OK the caller
- * closes o->fd. */
+ * a directory named without '/', a FIFO, socket or device node, a symlink
+ * as the object or as any directory on its way) to GW_ERR_NO_SUCH_KEY; a
+ * special file is refused without blocking (s3__store_open_file).  On
+ * GW_OK the caller closes o->fd. */
 int s3__obj_open(struct s3_service *s, struct gw_str bucket, struct gw_str key,
                  struct gw_arena *a, struct s3_obj *o);
 

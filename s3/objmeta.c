@@ -194,15 +194,18 @@ static int read_sidecar(const struct s3_objstore *st, struct gw_str bucket, stru
                         char *buf, size_t cap, ssize_t *n_out)
 {
     char rel[8192];
+    struct stat sb;
     int fd;
 
     if (!sidecar_rel(bucket, key, rel, sizeof rel)) {
         return GW_ERR_NOT_FOUND;
     }
-    fd = s3__store_openat(st->root_fd, rel, O_RDONLY, 0);
+    /* The sidecar tree is on the mount too: a FIFO there must not block. */
+    fd = s3__store_open_file(st->root_fd, rel, false, &sb);
     if (fd < 0) {
-        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? GW_ERR_NOT_FOUND
-                                                                     : gw_err_from_errno(errno);
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == ENXIO
+                   ? GW_ERR_NOT_FOUND
+                   : gw_err_from_errno(errno);
     }
     *n_out = read(fd, buf, cap);
     close(fd);
@@ -247,6 +250,7 @@ static int write_sidecar(const struct s3_objstore *st, struct gw_str bucket, str
 {
     char rel[8192];
     char tmp[NAME_MAX + 1];
+    struct stat sb;
     char *slash;
     int dfd;
     int fd;
@@ -265,7 +269,16 @@ static int write_sidecar(const struct s3_objstore *st, struct gw_str bucket, str
         close(dfd);
         return GW_ERR_KEY_TOO_LONG;
     }
-    fd = openat(dfd, tmp, O_CREAT | O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* O_NONBLOCK: a FIFO a mount user left under the temp name would block an
+     * open for writing until someone reads it; it is refused instead (a
+     * regular file ignores the flag). */
+    fd = openat(dfd, tmp, O_CREAT | O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+                0644);
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        close(fd);
+        fd = -1;
+        errno = ENXIO;
+    }
     rv = fd < 0 ? gw_err_from_errno(errno) : GW_OK;
     if (rv == 0) {
         rv = write(fd, rec->data, rec->len) == (ssize_t)rec->len ? GW_OK : GW_ERR_IO;

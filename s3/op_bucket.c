@@ -4,7 +4,8 @@
  * assigns an owner.
  *
  * CreateBucket: mkdir (pool) -> propose bucket_create -> 200; if the
- * proposal fails the directory is removed again (pool).
+ * proposal fails the directory is removed again (pool).  Re-creating a
+ * bucket one owns is 200 in us-east-1 and BucketAlreadyOwnedByYou elsewhere.
  * DeleteBucket: rmdir (pool; fails when not empty), note the bucket's uploads
  *   -> propose bucket_delete (it drops their records) -> remove their staged
  *   parts (pool).
@@ -160,6 +161,13 @@ static bool drop_stale_record(struct bucket_op *b)
            q->svc->proposer->propose(q->svc->proposer, &b->cmd, stale_dropped_cb, b) == 0;
 }
 
+static void respond_created(struct s3_req *q)
+{
+    s3_req_header(q, "Location",
+                  gw_arena_printf(q->a, "/%.*s", (int)q->rt.bucket.len, q->rt.bucket.p));
+    s3_req_respond_empty(q, 200);
+}
+
 static void create_proposed_cb(void *arg, int rv, int result)
 {
     struct bucket_op *b = arg;
@@ -173,9 +181,7 @@ static void create_proposed_cb(void *arg, int rv, int result)
         rv = result;
     }
     if (rv == 0) {
-        s3_req_header(q, "Location", gw_arena_printf(q->a, "/%.*s", (int)q->rt.bucket.len,
-                                                     q->rt.bucket.p));
-        s3_req_respond_empty(q, 200);
+        respond_created(q);
         return;
     }
     b->rv = rv;
@@ -248,6 +254,14 @@ static void create_mkdir_done_cb(struct gw_pool_job *job)
 
     if (rv == GW_ERR_EXISTS) {
         rv = existing_bucket_error(q);
+    }
+    /* AWS, for legacy compatibility: re-creating a bucket you own answers
+     * 200 OK in us-east-1 and BucketAlreadyOwnedByYou in every other region
+     * (the BucketAlreadyOwnedByYou error's documentation).  Nothing was made,
+     * so there is nothing to propose. */
+    if (rv == GW_ERR_BUCKET_OWNED_BY_YOU && strcmp(q->svc->region, "us-east-1") == 0) {
+        respond_created(q);
+        return;
     }
     if (rv == 0) {
         rv = propose_create(b);

@@ -7,6 +7,7 @@
  * Continuation tokens are the base64 of the last key or common prefix
  * returned: opaque to clients, and any node can resume them. */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -24,7 +25,7 @@ struct list_op {
     char **etags;
     bool url;
     bool fetch_owner;
-    size_t max_keys;
+    size_t max_keys;       /* as given (echoed in MaxKeys); the page holds at most 1000 */
     struct gw_str marker;  /* v1 marker / versions key-marker, as given */
     struct gw_str token;   /* v2 continuation token, as given */
     struct gw_str start_after;
@@ -42,6 +43,13 @@ static struct gw_str param(struct s3_req *q, const char *name, bool *present)
     return p != NULL ? p->value : GW_STR("");
 }
 
+/* max-keys as AWS reads it: an int32 from 0 up ("Argument maxKeys must be an
+ * integer between 0 and 2147483647", InvalidArgument, for anything else,
+ * negative or not a number).  A value above 1000 is echoed as given in
+ * MaxKeys while a page holds at most 1000 keys ("The response might contain
+ * fewer keys but will never contain more", ListObjectsV2 MaxKeys); 0 is an
+ * empty page that is not truncated (ceph/s3-tests
+ * test_bucket_list_maxkeys_zero, which runs against AWS too). */
 static int parse_max_keys(struct list_op *l, const char *name)
 {
     bool present = false;
@@ -52,11 +60,11 @@ static int parse_max_keys(struct list_op *l, const char *name)
     if (!present) {
         return GW_OK;
     }
-    if (!gw_str_to_u64(v, &n)) {
-        s3_req_errmsg(l->q, "%s must be a non-negative integer", name);
+    if (!gw_str_to_u64(v, &n) || n > INT32_MAX) {
+        s3_req_errmsg(l->q, "%s must be an integer between 0 and 2147483647", name);
         return GW_ERR_INVALID_ARGUMENT;
     }
-    l->max_keys = n < S3_LIST_MAX_KEYS ? (size_t)n : S3_LIST_MAX_KEYS;
+    l->max_keys = (size_t)n;
     return GW_OK;
 }
 
@@ -90,7 +98,7 @@ static int parse_params(struct list_op *l)
     l->url = has_enc;
     l->lp.prefix = param(q, "prefix", NULL);
     l->lp.delimiter = param(q, "delimiter", NULL);
-    rv = parse_max_keys(l, versions ? "max-keys" : "max-keys");
+    rv = parse_max_keys(l, "max-keys");
     if (rv != 0) {
         return rv;
     }
@@ -99,7 +107,10 @@ static int parse_params(struct list_op *l)
         l->start_after = param(q, "start-after", NULL);
         l->token = param(q, "continuation-token", &has_token);
         l->lp.start_after = l->start_after;
-        return has_token ? decode_token(l) : GW_OK;
+        /* An empty token is no token: the listing starts at the beginning
+         * and <ContinuationToken/> is echoed empty (ceph/s3-tests
+         * test_bucket_listv2_continuationtoken_empty, run against AWS). */
+        return has_token && l->token.len > 0 ? decode_token(l) : GW_OK;
     }
     l->marker = param(q, versions ? "key-marker" : "marker", NULL);
     l->lp.start_after = l->marker;
@@ -216,7 +227,6 @@ static void write_header(struct list_op *l, struct s3_xml_writer *w)
 {
     struct s3_req *q = l->q;
     enum s3_op op = q->rt.op;
-    bool has_delim = s3_route_param(&q->rt, "delimiter") != NULL;
     size_t n_keys = l->res.n_entries;
 
     s3_xml_elem(w, "Name", q->rt.bucket);
@@ -236,7 +246,9 @@ static void write_header(struct list_op *l, struct s3_xml_writer *w)
         s3_xml_elem_u64(w, "KeyCount", n_keys);
     }
     s3_xml_elem_u64(w, "MaxKeys", l->max_keys);
-    if (has_delim) {
+    /* delimiter= (empty) is no delimiter, and AWS then omits the element
+     * (ceph/s3-tests test_bucket_list_delimiter_empty). */
+    if (l->lp.delimiter.len > 0) {
         s3_xml_elem_key(w, "Delimiter", l->lp.delimiter, l->url);
     }
     if (l->url) {
@@ -255,7 +267,12 @@ static void write_next(struct list_op *l, struct s3_xml_writer *w)
     }
     switch (l->q->rt.op) {
     case S3_OP_LIST_OBJECTS:
-        s3_xml_elem_key(w, "NextMarker", next, l->url);
+        /* "This element is returned only if you have delimiter request
+         * parameter specified" (ListObjects NextMarker); without one the
+         * client resumes after the last Key. */
+        if (l->lp.delimiter.len > 0) {
+            s3_xml_elem_key(w, "NextMarker", next, l->url);
+        }
         break;
     case S3_OP_LIST_OBJECT_VERSIONS:
         s3_xml_elem_key(w, "NextKeyMarker", next, l->url);

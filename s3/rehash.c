@@ -34,6 +34,7 @@ struct s3_rehash {
     struct rehash_item *tail;
     size_t n_queued;
     bool stopping;
+    bool paused; /* s3__rehash_pause */
     unsigned long n_done;
 };
 
@@ -62,9 +63,10 @@ static int hash_fd(int fd, unsigned char md5[GW_MD5_LEN])
 }
 
 /* Open the plain file @key beneath its bucket directory, never through a
- * symlink (the record is then written on this fd, so on this file only). */
+ * symlink (the record is then written on this fd, so on this file only) and
+ * never blocking on a FIFO planted under its name; fstat into @st. */
 static int open_object(const struct s3_objstore *store, struct gw_str bucket, struct gw_str key,
-                       int *fd)
+                       int *fd, struct stat *st)
 {
     char rel[S3_PATH_MAX];
     int bfd = -1;
@@ -79,7 +81,7 @@ static int open_object(const struct s3_objstore *store, struct gw_str bucket, st
     if (rv != 0) {
         return rv == GW_ERR_NO_SUCH_BUCKET ? GW_ERR_NOT_FOUND : rv;
     }
-    *fd = s3__store_openat(bfd, rel, O_RDONLY, 0);
+    *fd = s3__store_open_file(bfd, rel, false, st);
     close(bfd);
     return *fd < 0 ? GW_ERR_NOT_FOUND : GW_OK;
 }
@@ -90,16 +92,13 @@ int s3_rehash_one(const struct s3_objstore *store, struct gw_str bucket, struct 
     struct stat before;
     struct stat after;
     int fd = -1;
-    int rv = open_object(store, bucket, key, &fd);
+    int rv = open_object(store, bucket, key, &fd, &before);
 
     if (rv != 0) {
         return rv;
     }
     memset(&m, 0, sizeof m);
-    rv = fstat(fd, &before) == 0 && S_ISREG(before.st_mode) ? GW_OK : GW_ERR_NOT_FOUND;
-    if (rv == 0) {
-        rv = hash_fd(fd, m.md5);
-    }
+    rv = hash_fd(fd, m.md5);
     if (rv == 0 && (fstat(fd, &after) != 0 || !same_file(&before, &after))) {
         rv = GW_ERR_AGAIN; /* written to while we read it: try again on a later access */
     }
@@ -116,7 +115,7 @@ static struct rehash_item *take(struct s3_rehash *r)
     struct rehash_item *it;
 
     pthread_mutex_lock(&r->mu);
-    while (r->head == NULL && !r->stopping) {
+    while ((r->head == NULL || r->paused) && !r->stopping) {
         pthread_cond_wait(&r->cond, &r->mu);
     }
     it = r->stopping ? NULL : r->head;
@@ -234,4 +233,12 @@ void s3_rehash_enqueue(struct s3_rehash *r, struct gw_str bucket, struct gw_str 
 unsigned long s3_rehash_done(struct s3_rehash *r)
 {
     return __atomic_load_n(&r->n_done, __ATOMIC_RELAXED);
+}
+
+void s3__rehash_pause(struct s3_rehash *r, bool on)
+{
+    pthread_mutex_lock(&r->mu);
+    r->paused = on;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->mu);
 }

@@ -10,6 +10,8 @@
 #ifndef UNIGW_S3_REHASH_H
 #define UNIGW_S3_REHASH_H
 
+#include <stdbool.h>
+
 #include "objmeta.h"
 #include "unigw/str.h"
 
@@ -29,5 +31,8 @@ void s3_rehash_enqueue(struct s3_rehash *r, struct gw_str bucket, struct gw_str 
 int s3_rehash_one(const struct s3_objstore *store, struct gw_str bucket, struct gw_str key);
 /* Number of records written so far (for tests and metrics). */
 unsigned long s3_rehash_done(struct s3_rehash *r);
+/* Hold the thread before it takes its next key (@on), or let it go on;
+ * queued work waits meanwhile (tests: a deterministic full queue). */
+void s3__rehash_pause(struct s3_rehash *r, bool on);
 
 #endif

@@ -11,10 +11,12 @@
  * giving both modes the same errno contract.
  *
  * Failure modes are the syscalls' own (ENOENT, ENOTDIR, EACCES, EMFILE...),
- * plus ELOOP for a symlink in the way and EINVAL for a malformed relative
- * path.  openat2's EAGAIN (a concurrent rename seen during resolution) is
- * retried a few times; EXDEV (an escape from beneath the start) can only
- * come from a link and is reported as ELOOP. */
+ * plus ELOOP for a symlink in the way, EINVAL for a malformed relative
+ * path and, from s3__store_open_file, ENXIO for a name that is no regular
+ * file (a FIFO planted there must not hang a worker thread in open()).
+ * openat2's EAGAIN (a concurrent rename seen during resolution) is retried
+ * a few times; EXDEV (an escape from beneath the start) can only come from
+ * a link and is reported as ELOOP. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -189,6 +191,39 @@ int s3__store_openat(int dir_fd, const char *rel, int flags, mode_t mode)
         s3__store_force_walk(true);
     }
     return refuse_link(walk_open(dir_fd, rel, flags, mode), flags);
+}
+
+/* Keep @fd (open O_NONBLOCK, fstat'ed into @st) only as a regular file or an
+ * allowed directory, blocking again. */
+static int keep_file(int fd, const struct stat *st, bool dir_ok)
+{
+    int fl;
+
+    if (!S_ISREG(st->st_mode) && !(dir_ok && S_ISDIR(st->st_mode))) {
+        close(fd);
+        errno = ENXIO;
+        return -1;
+    }
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        close_keep_errno(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int s3__store_open_file(int dir_fd, const char *rel, bool dir_ok, struct stat *st)
+{
+    int fd = s3__store_openat(dir_fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, st) != 0) {
+        close_keep_errno(fd);
+        return -1;
+    }
+    return keep_file(fd, st, dir_ok);
 }
 
 int s3__store_parent(int dir_fd, const char *rel, const char **leaf)
@@ -433,6 +468,14 @@ int s3__store_path_open(const struct s3_objstore *st, const char *path, int flag
     const char *rel = mount_rel(st, path);
 
     return rel != NULL ? s3__store_openat(st->root_fd, rel, flags, mode) : -1;
+}
+
+int s3__store_path_open_file(const struct s3_objstore *st, const char *path, bool dir_ok,
+                             struct stat *sb)
+{
+    const char *rel = mount_rel(st, path);
+
+    return rel != NULL ? s3__store_open_file(st->root_fd, rel, dir_ok, sb) : -1;
 }
 
 int s3__store_path_unlink(const struct s3_objstore *st, const char *path)

@@ -63,6 +63,18 @@ void s3_objstore_close(struct s3_objstore *st);
  * the kernel would grant, is refused the same way.  Returns the fd or -1. */
 int s3__store_openat(int dir_fd, const char *rel, int flags, mode_t mode);
 
+/* Open @rel beneath @dir_fd for reading, whatever a mount user has put
+ * under that name, without blocking: open(2) of a FIFO for reading waits
+ * for a writer (forever, if none comes), so the open is O_RDONLY |
+ * O_NONBLOCK | O_NOCTTY, then fstat'ed into *@st.  A regular file, or a
+ * directory when @dir_ok, is kept, with O_NONBLOCK cleared again; anything
+ * else (a FIFO, a socket, a device node) is closed and fails with ENXIO,
+ * the errno open(2) itself gives for a socket.  Symlinks are refused with
+ * ELOOP as by s3__store_openat.  Returns the fd or -1.  (A device node is
+ * opened, and so reaches its driver, before it can be refused: mount the
+ * share nodev.) */
+int s3__store_open_file(int dir_fd, const char *rel, bool dir_ok, struct stat *st);
+
 /* Open the directory holding @rel's last component (O_PATH | O_DIRECTORY);
  * *@leaf points at that component inside @rel.  For a one-component @rel it
  * is @dir_fd itself, reopened.  Returns the fd or -1. */
@@ -109,6 +121,11 @@ const char *s3__store_rel(const struct s3_objstore *st, const char *path);
 /* open, unlink, mkdir and rmtree of a mount path beneath the root fd (errno
  * contract; EXDEV for a path not below the root). */
 int s3__store_path_open(const struct s3_objstore *st, const char *path, int flags, mode_t mode);
+/* s3__store_open_file of a mount path (staged parts, records): a regular
+ * file (or an allowed directory) opened for reading without blocking, ENXIO
+ * for a special file. */
+int s3__store_path_open_file(const struct s3_objstore *st, const char *path, bool dir_ok,
+                             struct stat *sb);
 int s3__store_path_unlink(const struct s3_objstore *st, const char *path);
 int s3__store_path_mkdir(const struct s3_objstore *st, const char *path, mode_t mode);
 int s3__store_path_rmtree(const struct s3_objstore *st, const char *path);

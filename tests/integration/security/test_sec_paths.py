@@ -131,9 +131,9 @@ def mount(gw, s3):
     return Mount(gw)
 
 
-def req(gw, method, bucket, key=None, query=None, headers=None, body=b"", sign=True):
+def req(gw, method, bucket, key=None, query=None, headers=None, body=b"", sign=True, **kw):
     return gw.request(method, util.key_path(bucket, key), query=query, headers=headers,
-                      body=body, sign=sign)
+                      body=body, sign=sign, **kw)
 
 
 def assert_error(resp, status, code):
@@ -273,6 +273,64 @@ def test_hard_link_is_an_ordinary_file(gw, s3, mount):
     s3.delete_object(Bucket="pub", Key="hard.txt")
     assert os.path.exists(outside_file)
     assert os.stat(outside_file).st_nlink == 1
+
+
+# ---- special files planted under a key's name ----------------------------------------------
+
+
+def release_fifo(path):
+    """Open the writer end of the FIFO @path if a reader is blocked on it (a regression), so a
+    failing test still lets the node's worker threads, and so the node, stop."""
+    for _ in range(3):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return
+
+
+def test_fifo_and_socket_are_not_objects(gw, s3, mount):
+    """A mount user plants a FIFO (and a socket) where objects would be. open(2) of a FIFO for
+    reading waits for a writer, forever if none comes: every GET, HEAD, copy source and
+    upload-part-copy source of it must still answer 404 NoSuchKey at once, more of them than
+    the node has worker threads ([server] io_threads, 16 by default), and the node keeps
+    serving. Listings do not show them."""
+    import socket
+    fifos = [os.path.join(mount.pub, n) for n in ("fifo", "a/fifo")]
+    for p in fifos:
+        os.mkfifo(p)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(os.path.join(mount.pub, "sock"))
+    keys = ("fifo", "a/fifo", "fifo/", "sock")
+    up = s3.create_multipart_upload(Bucket="pub", Key="mp-fifo")["UploadId"]
+    try:
+        for i in range(20):
+            key = keys[i % len(keys)]
+            assert_error(req(gw, "GET", "pub", key, timeout=5), 404, "NoSuchKey")
+            assert req(gw, "HEAD", "pub", key, timeout=5)[0] == 404
+        for key in keys:
+            assert_error(req(gw, "GET", "pub", key, headers={"Range": "bytes=0-9"}, timeout=5),
+                         404, "NoSuchKey")
+            assert_error(req(gw, "PUT", "pub", "copied-fifo", timeout=5,
+                             headers={"x-amz-copy-source": "/pub/" + key}), 404, "NoSuchKey")
+            assert_error(req(gw, "PUT", "pub", "mp-fifo", timeout=5,
+                             query=[("partNumber", "1"), ("uploadId", up)],
+                             headers={"x-amz-copy-source": "/pub/" + key}), 404, "NoSuchKey")
+            assert_error(req(gw, "GET", "pub", key, query=[("tagging", "")], timeout=5), 404,
+                         "NoSuchKey")
+        assert not os.path.lexists(os.path.join(mount.pub, "copied-fifo"))
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket="pub").get("Contents", [])]
+        assert not {"fifo", "a/fifo", "sock"} & set(listed), listed
+        # Still serving, every worker thread free.
+        assert req(gw, "GET", "pub", "plain.txt", timeout=5)[2] == b"plain"
+        assert util.http_request(gw.endpoint, "GET", "/health/ready", timeout=5)[0] == 200
+        mount.assert_unchanged(s3)
+    finally:
+        s3.abort_multipart_upload(Bucket="pub", Key="mp-fifo", UploadId=up)
+        for p in fifos:
+            release_fifo(p)
+            os.unlink(p)
+        sock.close()
+        os.unlink(os.path.join(mount.pub, "sock"))
 
 
 # ---- item 2: a top-level symlink on the mount is not a bucket -------------------------------

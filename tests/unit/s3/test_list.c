@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,8 +339,10 @@ static void markers_and_empty_dirs(void **state)
 static void skipped_entries(void **state)
 {
     struct fixture *f = *state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char path[600];
     char *got;
+    int sock;
 
     put(f, ".unigw/inside-bucket-is-a-key");
     put(f, "real/file");
@@ -348,11 +352,18 @@ static void skipped_entries(void **state)
     assert_int_equal(symlink("file", path), 0);
     snprintf(path, sizeof path, "%s/fifo", f->bucket);
     assert_int_equal(mkfifo(path, 0644), 0);
+    snprintf(path, sizeof path, "%s/real/fifo", f->bucket);
+    assert_int_equal(mkfifo(path, 0644), 0);
+    assert_true(snprintf(sa.sun_path, sizeof sa.sun_path, "%s/real/sock", f->bucket) <
+                (int)sizeof sa.sun_path);
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
     snprintf(path, sizeof path, "%s/bad-\xff-utf8", f->bucket);
     assert_int_equal(close(open(path, O_WRONLY | O_CREAT, 0644)), 0);
     got = list_all(f, "", "", 1000, NULL, NULL);
     assert_string_equal(got, "K:.unigw/inside-bucket-is-a-key\nK:real/file\n");
     free(got);
+    close(sock);
     got = list_all(f, "link-dir/", "", 1000, NULL, NULL);
     assert_string_equal(got, "");
     free(got);

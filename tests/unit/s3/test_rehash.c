@@ -2,8 +2,9 @@
  * the real MD5 of a plain file (xattr and sidecar records), refuses what is
  * not a plain file and a file written to while it is read; the background
  * thread processes queued keys, drops duplicates and keeps its queue bounded.
- * The thread is held deterministically with a FIFO: opening one for reading
- * blocks until a writer opens it. */
+ * The thread is held deterministically with s3__rehash_pause.  A FIFO (or a
+ * socket) planted under a key's name is refused at once, never opened
+ * blocking: no writer ever comes, and the thread goes on to the next key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -324,25 +325,85 @@ static bool wait_record(struct fixture *f, struct s3_rehash *r, const char *key,
     return false;
 }
 
-/* Make bkt/gate a FIFO: the thread blocks opening it until gate_open(). */
-static void gate_make(struct fixture *f)
+/* Make bkt/@key a FIFO nobody writes to. */
+static void make_fifo(struct fixture *f, const char *key)
 {
     char path[256];
 
-    key_path(f, "gate", path, sizeof path);
+    key_path(f, key, path, sizeof path);
     assert_int_equal(mkfifo(path, 0644), 0);
 }
 
-/* Let the thread through the gate (blocks until it opens the FIFO). */
-static void gate_open(struct fixture *f)
+/* Open the writer end of the FIFO bkt/@key if a reader waits on it: lets a
+ * thread that (wrongly) blocked in open() go, so a failing test ends. */
+static void release_fifo(struct fixture *f, const char *key)
 {
     char path[256];
     int fd;
 
-    key_path(f, "gate", path, sizeof path);
-    fd = open(path, O_WRONLY);
-    assert_true(fd >= 0);
-    close(fd);
+    key_path(f, key, path, sizeof path);
+    fd = open(path, O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+struct one_call {
+    struct fixture *f;
+    const char *key;
+    int rv;
+    bool done; /* __atomic */
+};
+
+static void *one_main(void *arg)
+{
+    struct one_call *c = arg;
+
+    c->rv = s3_rehash_one(&c->f->store, GW_STR("bkt"), gw_str_c(c->key));
+    __atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* A FIFO under a key's name is not hashed and does not block: s3_rehash_one
+ * answers NOT_FOUND at once (given ~5 s before the test releases it). */
+static void rehash_one_fifo(void **state)
+{
+    struct fixture *f = *state;
+    struct one_call c = {f, "fifo", -1, false};
+    bool blocked;
+    pthread_t t;
+
+    make_fifo(f, "fifo");
+    assert_int_equal(pthread_create(&t, NULL, one_main, &c), 0);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE); i++) {
+        sleep_ms(5);
+    }
+    blocked = !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE);
+    if (blocked) {
+        release_fifo(f, "fifo");
+    }
+    pthread_join(t, NULL);
+    assert_false(blocked);
+    assert_int_equal(c.rv, GW_ERR_NOT_FOUND);
+    assert_false(s3_objmeta_sidecar_exists(&f->store, GW_STR("bkt"), GW_STR("fifo")));
+}
+
+/* The thread passes a queued FIFO and hashes the key after it. */
+static void rehash_thread_passes_fifo(void **state)
+{
+    struct fixture *f = *state;
+    struct s3_rehash *r = NULL;
+    bool ok;
+
+    make_fifo(f, "fifo");
+    put_file(f, "after", "after");
+    assert_int_equal(s3_rehash_create(&f->store, &r), GW_OK);
+    s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("fifo"));
+    s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("after"));
+    ok = wait_record(f, r, "after", 1);
+    release_fifo(f, "fifo");
+    s3_rehash_destroy(r);
+    assert_true(ok);
 }
 
 /* The thread hashes what is queued; files that are not there are not counted. */
@@ -383,16 +444,15 @@ static void rehash_thread_dedup(void **state)
     put_file(f, "x", "x");
     put_file(f, "y", "y");
     put_file(f, "z", "z");
-    gate_make(f);
     assert_int_equal(s3_rehash_create(&f->store, &r), GW_OK);
-    s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("gate"));
+    s3__rehash_pause(r, true);
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("x"));
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("x"));
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("y"));
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("x"));
     s3_rehash_enqueue(r, GW_STR("bkt2"), GW_STR("x")); /* another bucket: not a duplicate */
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("z"));
-    gate_open(f);
+    s3__rehash_pause(r, false);
     /* FIFO order: once z is done, every x before it is done too. */
     assert_true(wait_record(f, r, "z", 3));
     sleep_ms(50);
@@ -411,15 +471,14 @@ static void rehash_thread_bound(void **state)
 
     put_file(f, "dropped", "d");
     put_file(f, "later", "l");
-    gate_make(f);
     assert_int_equal(s3_rehash_create(&f->store, &r), GW_OK);
-    s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("gate"));
+    s3__rehash_pause(r, true);
     for (int i = 0; i < S3_REHASH_QUEUE_MAX; i++) {
         snprintf(key, sizeof key, "nothing-%d", i);
         s3_rehash_enqueue(r, GW_STR("bkt"), gw_str_c(key));
     }
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("dropped"));
-    gate_open(f);
+    s3__rehash_pause(r, false);
     /* Once the queue has room again, new work is taken (retried: it may still be full). */
     s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("later"));
     for (int i = 0; i < 2000 && !fresh_record(f, "later", NULL); i++) {
@@ -432,49 +491,20 @@ static void rehash_thread_bound(void **state)
     s3_rehash_destroy(r);
 }
 
-struct opener {
-    struct fixture *f;
-    bool done; /* __atomic */
-};
-
-/* Open the gate's writer end whenever a reader appears, until told to stop. */
-static void *opener_main(void *arg)
-{
-    struct opener *o = arg;
-    char path[256];
-
-    key_path(o->f, "gate", path, sizeof path);
-    while (!__atomic_load_n(&o->done, __ATOMIC_RELAXED)) {
-        int fd = open(path, O_WRONLY | O_NONBLOCK);
-        if (fd >= 0) {
-            close(fd);
-            break;
-        }
-        sleep_ms(1);
-    }
-    return NULL;
-}
-
 /* Destroying with work still queued frees it (LeakSanitizer checks) and joins the thread. */
 static void rehash_destroy_with_queue(void **state)
 {
     struct fixture *f = *state;
     struct s3_rehash *r = NULL;
-    struct opener o = {f, false};
-    pthread_t t;
     char key[32];
 
-    gate_make(f);
     assert_int_equal(s3_rehash_create(&f->store, &r), GW_OK);
-    s3_rehash_enqueue(r, GW_STR("bkt"), GW_STR("gate"));
+    s3__rehash_pause(r, true);
     for (int i = 0; i < 100; i++) {
         snprintf(key, sizeof key, "pending-%d", i);
         s3_rehash_enqueue(r, GW_STR("bkt"), gw_str_c(key));
     }
-    assert_int_equal(pthread_create(&t, NULL, opener_main, &o), 0);
     s3_rehash_destroy(r);
-    __atomic_store_n(&o.done, true, __ATOMIC_RELAXED);
-    pthread_join(t, NULL);
 }
 
 int main(void)
@@ -486,6 +516,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rehash_one_through_symlink, setup_xattr, teardown),
         cmocka_unit_test_setup_teardown(rehash_one_through_symlink, setup_sidecar, teardown),
         cmocka_unit_test_setup_teardown(rehash_one_changing, setup_sidecar, teardown),
+        cmocka_unit_test_setup_teardown(rehash_one_fifo, setup_sidecar, teardown),
+        cmocka_unit_test_setup_teardown(rehash_thread_passes_fifo, setup_xattr, teardown),
         cmocka_unit_test_setup_teardown(rehash_thread_processes, setup_xattr, teardown),
         cmocka_unit_test_setup_teardown(rehash_thread_dedup, setup_sidecar, teardown),
         cmocka_unit_test_setup_teardown(rehash_thread_bound, setup_sidecar, teardown),

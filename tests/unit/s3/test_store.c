@@ -17,13 +17,18 @@
 #include <ftw.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unigw/err.h"
@@ -335,6 +340,113 @@ static void rmtree_never_follows(void **state)
     assert_int_equal(s3__store_statat(f->st.root_fd, "other/priv.txt", &st), 0);
 }
 
+struct opener {
+    int dir_fd;
+    const char *rel;
+    bool dir_ok;
+    struct stat st;
+    int fd;
+    int err;
+    bool done; /* __atomic */
+};
+
+static void *opener_main(void *arg)
+{
+    struct opener *o = arg;
+
+    o->fd = s3__store_open_file(o->dir_fd, o->rel, o->dir_ok, &o->st);
+    o->err = errno;
+    __atomic_store_n(&o->done, true, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* s3__store_open_file(@rel) in a thread, given ~5 s: a regression to a
+ * blocking open fails the test (the FIFO's writer end, @fifo_path, is then
+ * opened to let the thread go) instead of hanging it.  Returns the fd. */
+static int open_file_bounded(int dir_fd, const char *rel, bool dir_ok, const char *fifo_path,
+                             struct stat *st)
+{
+    struct opener o = {dir_fd, rel, dir_ok, {0}, -1, 0, false};
+    struct timespec tick = {0, 5000000};
+    bool blocked;
+    pthread_t t;
+    int w;
+
+    assert_int_equal(pthread_create(&t, NULL, opener_main, &o), 0);
+    for (int i = 0; i < 1000 && !__atomic_load_n(&o.done, __ATOMIC_ACQUIRE); i++) {
+        nanosleep(&tick, NULL);
+    }
+    blocked = !__atomic_load_n(&o.done, __ATOMIC_ACQUIRE);
+    if (blocked && fifo_path != NULL) {
+        w = open(fifo_path, O_WRONLY | O_NONBLOCK);
+        if (w >= 0) {
+            close(w);
+        }
+    }
+    pthread_join(t, NULL);
+    assert_false(blocked);
+    if (st != NULL) {
+        *st = o.st;
+    }
+    errno = o.err;
+    return o.fd;
+}
+
+/* Expect @fd to be -1 with errno ENXIO (a special file, refused). */
+static void assert_special(int fd)
+{
+    int e = errno;
+
+    if (fd >= 0) {
+        close(fd);
+    }
+    assert_int_equal(fd, -1);
+    assert_int_equal(e, ENXIO);
+}
+
+/* A FIFO, a socket or a device node under an object's name is refused with
+ * ENXIO at once, in both modes (no writer ever opens the FIFO); a regular
+ * file opens blocking, a directory only when asked for; a link is ELOOP. */
+static void open_file_refuses_special(void **state)
+{
+    struct fixture *f = *state;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char fifo[192];
+    struct stat st;
+    int sock;
+    int fd;
+
+    snprintf(fifo, sizeof fifo, "%s/bkt/a/fifo", f->mnt);
+    assert_int_equal(mkfifo(fifo, 0644), 0);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/bkt/a/sock", f->mnt);
+    sock = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
+    make(f->mnt, "bkt/a/fifolnk", "fifo");
+    for (size_t m = 0; m < 2; m++) {
+        s3__store_force_walk(modes[m]);
+        assert_special(open_file_bounded(f->bfd, "a/fifo", false, fifo, NULL));
+        assert_special(open_file_bounded(f->bfd, "a/fifo", true, fifo, NULL));
+        assert_special(open_file_bounded(f->bfd, "a/sock", false, NULL, NULL));
+        assert_loop(open_file_bounded(f->bfd, "a/fifolnk", false, fifo, NULL));
+        fd = open_file_bounded(f->bfd, "a/b/c/f.txt", false, NULL, &st);
+        assert_true(fd >= 0 && S_ISREG(st.st_mode) && st.st_size == 4);
+        assert_int_equal(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+        close(fd);
+        assert_special(open_file_bounded(f->bfd, "a/b", false, NULL, NULL));
+        fd = open_file_bounded(f->bfd, "a/b", true, NULL, &st);
+        assert_true(fd >= 0 && S_ISDIR(st.st_mode));
+        close(fd);
+        assert_int_equal(open_file_bounded(f->bfd, "a/nope", false, NULL, NULL), -1);
+        assert_int_equal(errno, ENOENT);
+    }
+    close(sock);
+    /* A device node, where this process may make one (root, CAP_MKNOD). */
+    snprintf(fifo, sizeof fifo, "%s/bkt/a/null", f->mnt);
+    if (mknod(fifo, S_IFCHR | 0644, makedev(1, 3)) == 0) {
+        assert_special(open_file_bounded(f->bfd, "a/null", false, NULL, NULL));
+    }
+}
+
 /* A bucket is a real top-level directory: a link, a file, a missing name
  * are not buckets, the reserved tree is not a bucket name. */
 static void bucket_open(void **state)
@@ -360,6 +472,7 @@ static void mount_paths(void **state)
     char path[192];
     char slashed[128];
     struct s3_objstore st2;
+    struct stat sb;
     int fd;
 
     for (size_t m = 0; m < 2; m++) {
@@ -376,6 +489,16 @@ static void mount_paths(void **state)
         snprintf(path, sizeof path, "%s/toplnk/secret.txt", f->mnt);
         assert_int_equal(s3__store_path_unlink(&f->st, path), -1);
         assert_int_equal(errno, ELOOP);
+        assert_loop(s3__store_path_open_file(&f->st, path, false, &sb));
+        snprintf(path, sizeof path, "%s/other/priv.txt", f->mnt);
+        fd = s3__store_path_open_file(&f->st, path, false, &sb);
+        assert_true(fd >= 0 && S_ISREG(sb.st_mode));
+        close(fd);
+        snprintf(path, sizeof path, "%s/.unigw/tmp", f->mnt);
+        assert_special(s3__store_path_open_file(&f->st, path, false, &sb));
+        snprintf(path, sizeof path, "%s/secret.txt", f->out);
+        assert_int_equal(s3__store_path_open_file(&f->st, path, false, &sb), -1);
+        assert_int_equal(errno, EXDEV);
         snprintf(path, sizeof path, "%s/secret.txt", f->out);
         assert_int_equal(s3__store_path_open(&f->st, path, O_RDONLY, 0), -1);
         assert_int_equal(errno, EXDEV);
@@ -452,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(at_calls_through_links, setup, teardown),
         cmocka_unit_test_setup_teardown(mkdirs_refuses_links, setup, teardown),
         cmocka_unit_test_setup_teardown(rmtree_never_follows, setup, teardown),
+        cmocka_unit_test_setup_teardown(open_file_refuses_special, setup, teardown),
         cmocka_unit_test_setup_teardown(bucket_open, setup, teardown),
         cmocka_unit_test_setup_teardown(mount_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(enosys_falls_back_to_walk, setup, teardown),
