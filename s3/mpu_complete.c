@@ -579,12 +579,16 @@ static int assemble_parts(struct complete_op *c)
             rv = GW_ERR_INVALID_PART;
             break;
         }
-        in = s3__store_path_open(&c->q->svc->store, path, O_RDONLY, 0);
+        /* A part file replaced on the mount by a link, a FIFO or a device is
+         * no part: never followed, never opened blocking. */
+        in = s3__store_path_open_file(&c->q->svc->store, path, false, &st);
         if (in < 0) {
-            rv = errno == ENOENT ? GW_ERR_INVALID_PART : gw_err_from_errno(errno);
+            rv = errno == ENOENT || errno == ELOOP || errno == ENOTDIR || errno == ENXIO
+                     ? GW_ERR_INVALID_PART
+                     : gw_err_from_errno(errno);
             break;
         }
-        if (fstat(in, &st) != 0 || (uint64_t)st.st_size != c->parts[i].size) {
+        if ((uint64_t)st.st_size != c->parts[i].size) {
             rv = GW_ERR_INVALID_PART; /* the staged file is not what was committed */
         } else {
             rv = append_copy(c, in, c->parts[i].size, &buf);

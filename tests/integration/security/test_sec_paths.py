@@ -408,3 +408,33 @@ def test_admin_bucket_commands_refuse_symlink(gw, s3, mount):
         assert p.returncode == 1, (args, p.stdout, p.stderr)
     assert os.path.islink(os.path.join(gw.mount, "toplnk"))
     mount.assert_unchanged(s3)
+
+
+@pytest.mark.parametrize("plant", ["symlink", "fifo"])
+def test_staged_part_replaced_on_the_mount(gw, s3, mount, plant):
+    """A mount user with write access to .unigw/ swaps a staged part file for a symlink to an
+    outside file, or for a FIFO: Complete refuses the part (InvalidPart), never reads
+    through the link, never blocks a worker on the FIFO, and publishes nothing."""
+    key = "staged-%s" % plant
+    uid = s3.create_multipart_upload(Bucket="pub", Key=key)["UploadId"]
+    etag = s3.upload_part(Bucket="pub", Key=key, UploadId=uid, PartNumber=1,
+                          Body=b"p" * 1024)["ETag"]
+    staged = os.path.join(gw.mount, ".unigw", "multipart", uid)
+    (part,) = os.listdir(staged)
+    os.unlink(os.path.join(staged, part))
+    if plant == "symlink":
+        os.symlink(os.path.join(mount.outside, "secret.txt"), os.path.join(staged, part))
+    else:
+        os.mkfifo(os.path.join(staged, part))
+    try:
+        xml = ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag>"
+               "</Part></CompleteMultipartUpload>" % etag).encode()
+        st, _, body = req(gw, "POST", "pub", key, query=[("uploadId", uid)], body=xml,
+                          timeout=10)
+    finally:
+        release_fifo(os.path.join(staged, part))
+    assert b"<Code>InvalidPart</Code>" in body, (st, body)
+    assert SECRET not in body
+    assert not os.path.lexists(os.path.join(mount.pub, key))
+    s3.abort_multipart_upload(Bucket="pub", Key=key, UploadId=uid)
+    mount.assert_unchanged(s3)
