@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-asan run test unit test-integration bench cluster clean fuzz fuzz-run
+.PHONY: all deps build build-asan run test unit stress test-integration bench cluster clean fuzz fuzz-run
 
 all: build
 
@@ -23,12 +23,17 @@ build-asan:
 run: deps build
 	@bash deploy/run.sh
 
-# Every suite, under ASan+UBSan: unit, fuzz-corpus replay, integration, stress.  The
-# release build is made too, so a warning that only -O2 shows fails here and
-# not later in `make run`.
+# Every suite, under ASan+UBSan: unit, fuzz-corpus replay, integration, then
+# the stress suite (the failure paths repeated concurrently: about two
+# minutes, each test bounded by its ctest TIMEOUT).  The release build is
+# made too, so a warning that only -O2 shows fails here and not later in
+# `make run`.
 test: deps build build-asan
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -L integration
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -L stress
+
+stress: build-asan
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -L stress
 
 unit: build-asan

@@ -2,14 +2,18 @@
  *
  * Uploads that were never completed or aborted expire after the configured
  * time (s3_config.mpu_expiry_ms, default 7 days; completed ones are kept as
- * long, for idempotent retries of Complete); directories under
- * .unigw/multipart/ without an upload record (left by a crash between a part
- * write and its commit, or by a part that raced an abort) are orphans.
+ * long, for idempotent retries of Complete, which answer from the record and
+ * need no staged data); directories under .unigw/multipart/ without an upload
+ * record (left by a crash between a part write and its commit, or by a part
+ * that raced an abort) are orphans; the staged directory of a completed
+ * upload (left by a node that stopped between upload_finish and removing
+ * it) is leftover data, removed at once.
  *
  *   trigger (loop, at most once per interval: from multipart requests, and
  *            from the daemon's periodic s3_service_tick on the Raft leader)
  *     -> scan (pool): list every upload, pick the expired ones, remove
- *        their staged directories and every orphan older than the grace
+ *        their staged directories, those of completed uploads, and every
+ *        orphan older than the grace
  *     -> propose upload_abort for each expired upload (loop)
  *     -> free when every proposal has answered
  *
@@ -43,6 +47,7 @@ struct cleanup_job {
     size_t n_expired;
     size_t n_pending;
     size_t n_orphans;
+    size_t n_completed; /* completed uploads whose staged data was still there */
 };
 
 static bool running;
@@ -63,6 +68,18 @@ static void rm_upload_dir(struct s3_service *s, struct gw_str id)
     if (s3_path_multipart_dir(dir, sizeof dir, s->mount, id) == 0) {
         s3__store_path_rmtree(&s->store, dir);
     }
+}
+
+/* The staged directory of a completed upload is still there. */
+static bool has_leftover(const struct cleanup_job *j, const struct meta_upload *u)
+{
+    char dir[S3_PATH_MAX];
+    struct stat st;
+
+    return u->state == META_UPLOAD_COMPLETED &&
+           s3_path_multipart_dir(dir, sizeof dir, j->svc->mount,
+                                 gw_str_make(u->upload_id, u->upload_id_len)) == 0 &&
+           lstat(dir, &st) == 0;
 }
 
 static bool is_expired(const struct cleanup_job *j, const struct meta_upload *u)
@@ -128,6 +145,9 @@ static void scan_work_cb(struct gw_pool_job *job)
         if (is_expired(j, &all[i])) {
             rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
             j->expired[j->n_expired++] = all[i];
+        } else if (has_leftover(j, &all[i])) {
+            rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
+            j->n_completed++;
         }
     }
     remove_orphans(j, all, n);
@@ -136,9 +156,11 @@ static void scan_work_cb(struct gw_pool_job *job)
 
 static void job_free(struct cleanup_job *j)
 {
-    if (j->n_expired + j->n_orphans > 0) {
-        GW_LOG(GW_LOG_INFO, "s3", "msg=\"multipart cleanup: %zu expired uploads, %zu orphans\"",
-               j->n_expired, j->n_orphans);
+    if (j->n_expired + j->n_orphans + j->n_completed > 0) {
+        GW_LOG(GW_LOG_INFO, "s3",
+               "msg=\"multipart cleanup: %zu expired uploads, %zu orphans, staged data of %zu "
+               "completed uploads\"",
+               j->n_expired, j->n_orphans, j->n_completed);
     }
     gw_free(j->expired);
     gw_free(j);

@@ -236,6 +236,9 @@ static int check_payload_mode(struct put_op *p)
     cp.decoded_len = dlen;
     cp.trailer = s3_header_get(q->http, "x-amz-trailer");
     cp.auth = q->auth;
+    /* A trailing checksum is hashed on the way even when no
+     * x-amz-sdk-checksum-algorithm announced it (AWS needs only x-amz-trailer). */
+    p->algs |= gw_checksum_alg_from_header(gw_str_trim(cp.trailer));
     p->limit = dlen;
     p->is_aws_chunked = true;
     rv = s3_chunked_init(&p->dec, &cp);

@@ -154,6 +154,41 @@ void fx_remote_commit(struct fx *f, const struct gw_buf *cmd)
     gw_buf_put_bytes(&f->remote, gw_buf_str(cmd));
 }
 
+int fx_commit(struct fx *f, const struct gw_buf *cmd)
+{
+    int result = -1;
+
+    fx_apply_remote(f);
+    fx_apply(f, gw_buf_str(cmd), &result);
+    return result;
+}
+
+struct s3_service *fx_service(const struct fx *f)
+{
+    return f->svc;
+}
+
+struct gw_pool_loop *fx_pool(const struct fx *f)
+{
+    return f->pool;
+}
+
+static void fx_prop_complete(struct fx *f, bool refuse);
+
+void fx_settle(struct fx *f)
+{
+    for (;;) {
+        if (gw_pool_manual_n_queued(f->pool) > 0) {
+            gw_pool_manual_run(f->pool, 0);
+        } else if (f->props != NULL) {
+            fx_prop_complete(f, false);
+        } else {
+            break;
+        }
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    }
+}
+
 void fx_remote_part(struct fx *f, const char *upload_id, uint32_t number, const void *p,
                     size_t n)
 {

@@ -94,6 +94,13 @@ void fx_remote_commit(struct fx *f, const struct gw_buf *cmd);
  * committed: its file is on the mount, its record not applied here yet. */
 void fx_remote_part(struct fx *f, const char *upload_id, uint32_t number, const void *p,
                     size_t n);
+/* Apply @cmd on this replica now (as if committed through this node's own
+ * proposal); returns the apply result. */
+int fx_commit(struct fx *f, const struct gw_buf *cmd);
+struct s3_service *fx_service(const struct fx *f);
+struct gw_pool_loop *fx_pool(const struct fx *f);
+/* Run every queued pool job and proposal (no faults) until none is left. */
+void fx_settle(struct fx *f);
 /* The header every test command carries. */
 struct meta_cmd_hdr fx_cmd_hdr(void);
 
