@@ -14,6 +14,7 @@ the nodes get SIGTERM (SIGKILL after 10 s) and must exit 0.  Node logs are attac
 every failing test's report.
 """
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -112,3 +113,31 @@ def pytest_sessionfinish(session, exitstatus):
     # "no tests collected" must never look like success or a neutral outcome to ctest.
     if exitstatus == 5:
         session.exitstatus = 1
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """mount(size) mounts a fresh tmpfs of @size ("8m") and returns its path: a disk that a
+    test can fill.  Skips where mounting is not allowed; unmounted after the test."""
+    made = []
+
+    def mount(size="8m"):
+        if os.geteuid() != 0:
+            pytest.skip("mounting a tmpfs needs root")
+        d = tmp_path / ("tmpfs-%d" % len(made))
+        d.mkdir()
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", str(d)],
+                           capture_output=True, timeout=30)
+        if p.returncode != 0:
+            pytest.skip("mount -t tmpfs not permitted here: %s" % p.stderr.decode().strip())
+        made.append(d)
+        return str(d)
+    yield mount
+    for d in made:
+        subprocess.run(["umount", "-l", str(d)], timeout=30)
+
+
+@pytest.fixture
+def small_tmpfs(tmpfs):
+    """An 8 MiB tmpfs: big bodies fill it."""
+    return tmpfs("8m")

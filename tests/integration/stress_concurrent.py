@@ -17,7 +17,6 @@ import concurrent.futures
 import hashlib
 import os
 import socket
-import subprocess
 import time
 
 import pytest
@@ -81,20 +80,6 @@ def put_head(gw, path, size, query=None, extra=None):
                                   payload_hash=util.UNSIGNED_PAYLOAD)
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    d = tmp_path / "tmpfs-mount"
-    d.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(d)],
-                       capture_output=True, timeout=30)
-    if p.returncode != 0:
-        pytest.skip("mount -t tmpfs not permitted here: %s" % p.stderr.decode().strip())
-    yield str(d)
-    subprocess.run(["umount", "-l", str(d)], timeout=30)
-
-
 @pytest.fixture(scope="module")
 def bucket(gw):
     s3 = gw.boto3()
@@ -116,10 +101,11 @@ def send_body(c, size, chunk=1 << 20):
         pass
 
 
-def test_disk_full_concurrent(small_tmpfs, gw_factory):
+def test_disk_full_concurrent(tmpfs, gw_factory):
     """Concurrent PUTs and UploadParts of 6 MiB into a 24 MiB tmpfs that a filler has
     nearly filled: each answer is 200 or 507 InsufficientStorage, never anything else, and
     every temp file and staged part of a refused write is gone."""
+    small_tmpfs = tmpfs("24m")
     gw = gw_factory(mount=small_tmpfs)
     s3 = gw.boto3()
     s3.create_bucket(Bucket="full")

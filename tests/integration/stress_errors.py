@@ -25,7 +25,6 @@ import hashlib
 import os
 import random
 import socket
-import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -350,20 +349,6 @@ def test_disconnects_digests_chunked(gw_factory):
 
 # ---------------------------------------------------------------------------------------------
 # a full disk
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    d = tmp_path / "tmpfs-mount"
-    d.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(d)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    if p.returncode != 0:
-        pytest.skip("mount -t tmpfs not permitted here: %s" % p.stderr.decode().strip())
-    yield str(d)
-    subprocess.run(["umount", "-l", str(d)], timeout=30)
 
 
 class FullDisk(Workload):

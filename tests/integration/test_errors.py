@@ -2,7 +2,6 @@
 and the node keeps serving."""
 import hashlib
 import os
-import subprocess
 
 import pytest
 
@@ -147,20 +146,6 @@ def test_method_not_allowed(gw, bucket):
 
 # ---------------------------------------------------------------------------------------------
 # disk full
-
-
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    d = tmp_path / "tmpfs-mount"
-    d.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(d)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
-    if p.returncode != 0:
-        pytest.skip("mount -t tmpfs not permitted here: %s" % p.stderr.decode().strip())
-    yield str(d)
-    subprocess.run(["umount", "-l", str(d)], timeout=30)
 
 
 def test_disk_full(small_tmpfs, gw_factory):
