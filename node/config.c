@@ -356,6 +356,10 @@ static bool key_check(const struct cfg_key *k, const char *s, const char **why)
     case KEY_storage_mount:
         *why = "expected an absolute path";
         return s[0] == '/';
+    case KEY_server_tls_cert:
+    case KEY_server_tls_key:
+        *why = "expected an absolute path, or empty";
+        return s[0] == '\0' || s[0] == '/';
     case KEY_server_listen:
         *why = "expected a.b.c.d:port or [IPv6]:port with port 1..65535";
         return node_config_addr_parse(s, &ss) == GW_OK;

@@ -71,6 +71,9 @@
     X(STR, server, vhost_domain, "", 0, 160,                                                       \
       "Domain for virtual-hosted-style requests (bucket.DOMAIN); empty: path style only")          \
     X(STR, server, region, "us-east-1", 1, 32, "Region name that clients sign requests for")       \
+    X(STR, server, tls_cert, "", 0, 255,                                                           \
+      "PEM certificate chain (leaf first); with tls_key: the S3 listener speaks HTTPS only")       \
+    X(STR, server, tls_key, "", 0, 255, "PEM private key of tls_cert")                             \
     X(BYTES, server, max_header_bytes, "64KiB", 4 * NODE_CONFIG_KIB, NODE_CONFIG_MIB,              \
       "Largest request line plus header section")                                                  \
     X(U32, server, max_headers, "100", 8, 1000, "Most header fields in one request")               \

@@ -54,6 +54,7 @@
 
 #include "conn_int.h"
 #include "metrics.h"
+#include "tls.h"
 
 #define CONN_RBUF_CAP (32u * 1024)
 #define CONN_LINGER_MAX (4u * 1024 * 1024)
@@ -63,19 +64,37 @@
 static void poll_cb(uv_poll_t *p, int status, int events);
 
 /* Plain TCP I/O. */
-static ssize_t plain_read(int fd, void *p, size_t len)
+static ssize_t plain_read(struct node_conn *c, void *p, size_t len)
 {
-    return read(fd, p, len);
+    return read(c->fd, p, len);
 }
 
-static ssize_t plain_writev(int fd, const struct iovec *iov, int n)
+static ssize_t plain_writev(struct node_conn *c, const struct iovec *iov, int n)
 {
     struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
 
-    return sendmsg(fd, &m, MSG_NOSIGNAL);
+    return sendmsg(c->fd, &m, MSG_NOSIGNAL);
 }
 
-static const struct conn_io conn_plain_io = {plain_read, plain_writev, true};
+static bool plain_false(const struct node_conn *c)
+{
+    return false;
+}
+
+static void plain_nop(struct node_conn *c)
+{
+}
+
+static const struct conn_io conn_plain_io = {
+    .read = plain_read,
+    .writev = plain_writev,
+    .has_pending = plain_false,
+    .read_wants_write = plain_false,
+    .end = plain_nop,
+    .free = plain_nop,
+    .can_sendfile = true,
+    .is_tls = false,
+};
 
 struct node_conn_link *node__conn_link(struct node_conn *c)
 {
@@ -183,7 +202,7 @@ static void exchange_begin(struct node_conn *c)
     c->x.start_ns = uv_hrtime();
     rid_make(r->request_id);
     memcpy(r->peer_ip, c->peer_ip, sizeof r->peer_ip);
-    r->is_tls = false;
+    r->is_tls = c->io->is_tls;
 }
 
 static void exchange_dispatch(struct node_conn *c)
@@ -287,6 +306,7 @@ static void conn_linger(struct node_conn *c)
         node__conn_close(c);
         return;
     }
+    c->io->end(c);
     shutdown(c->fd, SHUT_WR);
     c->state = CONN_LINGER;
     c->lingered = 0;
@@ -420,7 +440,7 @@ static void conn_read(struct node_conn *c)
     if (c->rlen == CONN_RBUF_CAP) {
         return;
     }
-    n = c->io->read(c->fd, c->rbuf + c->rlen, CONN_RBUF_CAP - c->rlen);
+    n = c->io->read(c, c->rbuf + c->rlen, CONN_RBUF_CAP - c->rlen);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         return;
     }
@@ -531,8 +551,9 @@ static void conn_arm(struct node_conn *c)
     const struct node_conn_env *env = c->env;
     bool rd = conn_wants_read(c);
     bool wr = c->want_write && !c->worker_busy && !c->is_dead && c->wq_head != NULL;
+    bool rd_wr = rd && c->io->read_wants_write(c); /* a TLS handshake wants to send */
     bool waits_continue = c->x.req.expects_continue && !c->continue_sent;
-    int events = (rd ? UV_READABLE : 0) | (wr ? UV_WRITABLE : 0);
+    int events = (rd ? UV_READABLE : 0) | (wr || rd_wr ? UV_WRITABLE : 0);
 
     if (events != c->poll_events) {
         if (events == 0) {
@@ -552,6 +573,9 @@ static void conn_arm(struct node_conn *c)
                   env->body_timeout_ms, body_timer_cb);
     }
     timer_set(&c->write_timer, wr, env->write_timeout_ms, write_timer_cb);
+    if (rd && c->io->has_pending(c)) {
+        node__conn_schedule(c); /* decrypted input waits: no poll event will come */
+    }
 }
 
 /* ---- the driver ---- */
@@ -590,6 +614,9 @@ static void tick_cb(uv_idle_t *t)
     struct node_conn *c = t->data;
 
     uv_idle_stop(t);
+    if (!c->is_closing && !c->is_close_pending && conn_wants_read(c) && c->io->has_pending(c)) {
+        conn_read(c);
+    }
     node__conn_step(c);
 }
 
@@ -610,10 +637,12 @@ static void poll_cb(uv_poll_t *p, int status, int events)
     if (status < 0) {
         conn_peer_eof(c);
     } else {
+        bool rd_wr = (events & UV_WRITABLE) && c->io->read_wants_write(c);
+
         if (events & UV_WRITABLE) {
             c->want_write = false;
         }
-        if (events & UV_READABLE) {
+        if ((events & UV_READABLE) || rd_wr) {
             conn_read(c);
         }
     }
@@ -661,10 +690,14 @@ static void conn_closed_cb(uv_handle_t *h)
     if (--c->n_open > 0) {
         return;
     }
+    c->io->end(c);
+    c->io->free(c);
     close(c->fd);
     c->fd = -1;
     gw_free(c->rbuf);
     c->rbuf = NULL;
+    gw_free(c->fbuf);
+    c->fbuf = NULL;
     node__http_close(&c->http);
     gw_arena_release(&c->arena);
     gw_buf_free(&c->body_fill);
@@ -719,17 +752,22 @@ int node__conn_start(struct node_conn_env *env, int fd, const char *peer_ip,
                      struct node_conn **out)
 {
     struct node_conn *c = gw_calloc(1, sizeof *c);
-    int rv = uv_poll_init_socket(env->loop, &c->poll, fd);
+    int rv;
 
-    if (rv != 0) {
+    c->io = &conn_plain_io;
+    c->fd = fd;
+    rv = env->tls != NULL ? node__tls_conn_init(c, env->tls) : GW_OK;
+    if (rv == GW_OK) {
+        rv = gw_err_from_uv(uv_poll_init_socket(env->loop, &c->poll, fd));
+    }
+    if (rv != GW_OK) {
+        c->io->free(c);
         close(fd);
         gw_free(c);
-        return gw_err_from_uv(rv);
+        return rv;
     }
     c->env = env;
     c->link.conn = c;
-    c->io = &conn_plain_io;
-    c->fd = fd;
     snprintf(c->peer_ip, sizeof c->peer_ip, "%s", peer_ip != NULL ? peer_ip : "");
     c->state = CONN_IDLE;
     c->is_fresh = true;

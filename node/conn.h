@@ -18,6 +18,7 @@
 #include "http.h"
 
 struct node_conn;
+struct node_tls;
 
 typedef void (*node_handler_fn)(void *data, struct s3_exchange *x);
 
@@ -33,7 +34,8 @@ struct node_conn_env {
     uint64_t write_timeout_ms;
     node_handler_fn handler;
     void *handler_data;
-    bool is_closing; /* no keep-alive any more */
+    struct node_tls *tls; /* NULL: plain TCP; else new connections speak TLS */
+    bool is_closing;      /* no keep-alive any more */
     /* Called once per connection, right before it is freed. */
     void (*conn_gone)(struct node_conn_env *env, struct node_conn *c);
     char date[40]; /* cached Date header value */

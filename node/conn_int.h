@@ -59,19 +59,35 @@ struct conn_sendfile {
     int err; /* errno */
     bool is_again;
     bool is_short;
+    char *buf; /* without sendfile: the read buffer (c->fbuf) */
 };
 
-/* The socket I/O seam: TLS will provide another one. */
+struct node_conn;
+struct conn_tls;
+
+/* The socket I/O seam: plain TCP (conn.c) or TLS (tls.c).  read and writev
+ * behave like read(2)/writev(2) on the non-blocking socket (-1 with errno
+ * EAGAIN when they must wait). */
 struct conn_io {
-    ssize_t (*read)(int fd, void *p, size_t len);
-    ssize_t (*writev)(int fd, const struct iovec *iov, int n);
+    ssize_t (*read)(struct node_conn *c, void *p, size_t len);
+    ssize_t (*writev)(struct node_conn *c, const struct iovec *iov, int n);
+    /* Bytes already decrypted: readable although the socket may not poll so. */
+    bool (*has_pending)(const struct node_conn *c);
+    /* The last read waits for the socket to become writable (a handshake). */
+    bool (*read_wants_write)(const struct node_conn *c);
+    /* Our side is done sending (close_notify); called before shutdown/close. */
+    void (*end)(struct node_conn *c);
+    /* Free the per-connection state; the socket is still open. */
+    void (*free)(struct node_conn *c);
     bool can_sendfile;
+    bool is_tls;
 };
 
 struct node_conn {
     struct node_conn_env *env;
     struct node_conn_link link;
     const struct conn_io *io;
+    struct conn_tls *tls; /* TLS state, NULL on plain TCP */
     int fd;
     char peer_ip[48];
     uv_poll_t poll;
@@ -120,6 +136,10 @@ struct node_conn {
     struct conn_wop *done_head;
     struct conn_wop *done_tail;
     struct conn_sendfile sf;
+    /* file bodies without sendfile: one read buffer, bytes [fb_pos, fb_len) unsent */
+    char *fbuf;
+    size_t fb_pos;
+    size_t fb_len;
 };
 
 static inline struct node_conn *conn_of(struct s3_exchange *x)

@@ -25,7 +25,9 @@
 #include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "unigw/alloc.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
 
@@ -34,6 +36,7 @@
 #define CONN_DRAIN_MAX (64u * 1024)
 #define CONN_IOV_MAX 64
 #define CONN_SENDFILE_SLICE (16u * 1024 * 1024)
+#define CONN_FILEBUF_CAP (256u * 1024) /* per connection, while a file body goes out without sendfile */
 
 /* ---- the write queue ---- */
 
@@ -205,6 +208,104 @@ static void sendfile_start(struct node_conn *c, struct conn_wop *op)
     gw_pool_submit(c->x.pool, &sf->job, sendfile_work, sendfile_done, c);
 }
 
+/* ---- file bodies without sendfile (TLS): pread on a worker, write on the loop ---- */
+
+static void fileread_work(struct gw_pool_job *job)
+{
+    struct conn_sendfile *sf = (struct conn_sendfile *)job;
+    ssize_t n;
+
+    do {
+        n = pread(sf->file_fd, sf->buf, (size_t)(sf->len < CONN_FILEBUF_CAP ? sf->len : CONN_FILEBUF_CAP),
+                  (off_t)sf->off);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        sf->sent = (uint64_t)n;
+    } else if (n == 0) {
+        sf->is_short = true;
+    } else {
+        sf->err = errno;
+    }
+}
+
+static void fileread_done(struct gw_pool_job *job)
+{
+    struct node_conn *c = job->data;
+    struct conn_sendfile *sf = &c->sf;
+    struct conn_wop *op = c->wq_head;
+
+    c->worker_busy = false;
+    if (c->is_close_pending) {
+        node__conn_wq_complete_head(c, GW_ERR_CANCELED);
+        node__conn_close(c);
+        return;
+    }
+    if (c->is_dead) {
+        node__conn_wq_complete_head(c, GW_ERR_CANCELED);
+    } else if (sf->err != 0 || sf->is_short) {
+        node__conn_wq_complete_head(c, GW_ERR_IO);
+        node__conn_kill(c);
+    } else {
+        op->off += sf->sent;
+        op->len -= sf->sent;
+        c->fb_pos = 0;
+        c->fb_len = (size_t)sf->sent;
+    }
+    node__conn_step(c);
+}
+
+static void fileread_start(struct node_conn *c, struct conn_wop *op)
+{
+    struct conn_sendfile *sf = &c->sf;
+
+    if (c->fbuf == NULL) {
+        c->fbuf = gw_malloc(CONN_FILEBUF_CAP);
+    }
+    memset(sf, 0, sizeof *sf);
+    sf->file_fd = op->file_fd;
+    sf->off = op->off;
+    sf->len = op->len;
+    sf->buf = c->fbuf;
+    c->worker_busy = true;
+    gw_pool_submit(c->x.pool, &sf->job, fileread_work, fileread_done, c);
+}
+
+/* Move a file piece on through the read buffer; false: stop flushing for now. */
+static bool fileread_flush(struct node_conn *c, struct conn_wop *op)
+{
+    struct iovec v;
+    ssize_t w;
+
+    if (c->fb_pos == c->fb_len) {
+        if (op->len > 0) {
+            fileread_start(c, op);
+            return false;
+        }
+        gw_free(c->fbuf); /* idle connections keep no file buffer */
+        c->fbuf = NULL;
+        node__conn_wq_complete_head(c, GW_OK);
+        return true;
+    }
+    v.iov_base = c->fbuf + c->fb_pos;
+    v.iov_len = c->fb_len - c->fb_pos;
+    w = c->io->writev(c, &v, 1);
+    if (w < 0 && errno == EINTR) {
+        return true;
+    }
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        c->want_write = true;
+        return false;
+    }
+    if (w < 0) {
+        node__conn_kill(c);
+        return false;
+    }
+    c->bytes_out += (uint64_t)w;
+    c->fb_pos += (size_t)w;
+    uv_timer_stop(&c->write_timer); /* progress */
+    return true;
+}
+
 /* Write as much queued output as the socket takes now. */
 void node__conn_flush(struct node_conn *c)
 {
@@ -214,6 +315,12 @@ void node__conn_flush(struct node_conn *c)
         int n;
         ssize_t w;
 
+        if (c->wq_head->kind == WOP_FILE && !c->io->can_sendfile) {
+            if (!fileread_flush(c, c->wq_head)) {
+                return;
+            }
+            continue;
+        }
         if (c->wq_head->kind == WOP_FILE) {
             sendfile_start(c, c->wq_head);
             return;
@@ -223,7 +330,7 @@ void node__conn_flush(struct node_conn *c)
             wq_advance(c, 0);
             continue;
         }
-        w = c->io->writev(c->fd, iov, n);
+        w = c->io->writev(c, iov, n);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -478,7 +585,7 @@ int node__conn_resp_sendfile(struct s3_exchange *x, int fd, uint64_t off, uint64
     struct conn_wop *op;
     int rv;
 
-    if (x->pool == NULL || !c->io->can_sendfile) {
+    if (x->pool == NULL) {
         return GW_ERR_NOT_IMPLEMENTED;
     }
     rv = resp_admit(c, len);

@@ -22,6 +22,7 @@
 #include "health.h"
 #include "metrics.h"
 #include "server.h"
+#include "tls.h"
 #include "unigw/err.h"
 #include "unigw/log.h"
 #include "unigw/meta.h"
@@ -46,6 +47,7 @@ struct node {
     uv_timer_t housekeeping; /* s3_service_tick on the leader */
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup; /* reload the TLS certificate */
     bool draining;
     bool is_founder; /* bootstrapped this cluster (or is a single node) */
 };
@@ -160,6 +162,7 @@ static void server_closed_cb(void *arg)
     uv_close((uv_handle_t *)&n->housekeeping, closed_handle_cb);
     uv_close((uv_handle_t *)&n->sigterm, closed_handle_cb);
     uv_close((uv_handle_t *)&n->sigint, closed_handle_cb);
+    uv_close((uv_handle_t *)&n->sighup, closed_handle_cb);
 }
 
 /* Cluster-wide chores run once, on the leader. */
@@ -185,6 +188,45 @@ static void signal_cb(uv_signal_t *s, int signum)
     GW_LOG(GW_LOG_INFO, "node", "msg=\"signal %d: draining\"", signum);
     node_server_stop_listening(n->server);
     node_server_close(n->server, server_closed_cb, n);
+}
+
+static bool tls_on(const struct node_config_server *c)
+{
+    return c->tls_cert[0] != '\0' || c->tls_key[0] != '\0';
+}
+
+static int load_tls(const struct node_config_server *c, struct node_tls **out)
+{
+    char err[512];
+    int rv;
+
+    if (c->tls_cert[0] == '\0' || c->tls_key[0] == '\0') {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"[server] tls_cert and tls_key go together\"");
+        return GW_ERR_CONFIG;
+    }
+    rv = node_tls_load(c->tls_cert, c->tls_key, out, err, sizeof err);
+    if (rv != 0) {
+        GW_LOG(GW_LOG_ERROR, "node", "msg=\"%s\"", err);
+    }
+    return rv;
+}
+
+/* SIGHUP: new connections get the re-read certificate, open ones keep theirs;
+ * a bad file keeps the old one. */
+static void sighup_cb(uv_signal_t *s, int signum)
+{
+    struct node *n = s->data;
+    struct node_tls *t;
+
+    if (n->draining || n->server == NULL || !tls_on(&n->cfg.server)) {
+        return;
+    }
+    if (load_tls(&n->cfg.server, &t) != 0) {
+        GW_LOG(GW_LOG_WARN, "node", "msg=\"SIGHUP: TLS reload failed, keeping the old certificate\"");
+        return;
+    }
+    node_server_set_tls(n->server, t);
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"SIGHUP: TLS certificate reloaded\"");
 }
 
 static int make_dirs(const struct node_config *cfg)
@@ -274,6 +316,9 @@ static int start_server(struct node *n)
     sc.body_timeout_ms = (uint32_t)c->body_timeout;
     sc.write_timeout_ms = (uint32_t)c->write_timeout;
     sc.close_timeout_ms = 10000;
+    if (tls_on(c) && load_tls(c, &sc.tls) != 0) {
+        return GW_ERR_CONFIG;
+    }
     return node_server_start(&n->server, &n->loop, n->pool_loop, &sc, handle_request, n);
 }
 
@@ -371,8 +416,11 @@ int main(int argc, char **argv)
     n.sigint.data = &n;
     uv_signal_start(&n.sigterm, signal_cb, SIGTERM);
     uv_signal_start(&n.sigint, signal_cb, SIGINT);
-    GW_LOG(GW_LOG_INFO, "node", "msg=\"serving S3 on %s, mount %s\"", n.cfg.server.listen,
-           n.cfg.storage.mount);
+    uv_signal_init(&n.loop, &n.sighup);
+    n.sighup.data = &n;
+    uv_signal_start(&n.sighup, sighup_cb, SIGHUP);
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"serving S3 on %s (%s), mount %s\"", n.cfg.server.listen,
+           tls_on(&n.cfg.server) ? "https" : "http", n.cfg.storage.mount);
     uv_run(&n.loop, UV_RUN_DEFAULT);
     rv = uv_loop_close(&n.loop);
     node_admin_destroy(n.admin);

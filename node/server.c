@@ -28,6 +28,7 @@
 #include "unigw/log.h"
 
 #include "server.h"
+#include "tls.h"
 
 #define SERVER_ACCEPT_BATCH 64
 
@@ -184,6 +185,7 @@ static void server_freed_cb(uv_handle_t *h)
     if (s->close_cb != NULL) {
         s->close_cb(s->close_arg);
     }
+    node_tls_free(s->env.tls);
     gw_free(s);
 }
 
@@ -237,9 +239,11 @@ int node_server_start(struct node_server **out, uv_loop_t *loop, struct gw_pool_
     server_defaults(s, cfg);
     rv = listen_open(cfg->listen, cfg->backlog > 0 ? cfg->backlog : 511, &s->lfd, &s->port);
     if (rv != 0) {
+        node_tls_free(cfg->tls);
         gw_free(s);
         return rv;
     }
+    s->env.tls = cfg->tls;
     s->env.loop = loop;
     s->env.pool = pool;
     s->env.handler = handler;
@@ -260,6 +264,12 @@ int node_server_start(struct node_server **out, uv_loop_t *loop, struct gw_pool_
 int node_server_port(const struct node_server *s)
 {
     return s->port;
+}
+
+void node_server_set_tls(struct node_server *s, struct node_tls *tls)
+{
+    node_tls_free(s->env.tls);
+    s->env.tls = tls;
 }
 
 size_t node_server_n_conns(const struct node_server *s)

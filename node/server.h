@@ -33,6 +33,7 @@ struct node_server_config {
     uint32_t body_timeout_ms;   /* no body byte while the handler waits [30000] */
     uint32_t write_timeout_ms;  /* socket not writable [30000] */
     uint32_t close_timeout_ms;  /* node_server_close deadline for busy connections [10000] */
+    struct node_tls *tls;       /* NULL: plain HTTP; else HTTPS (the server owns it, even on error) */
 };
 
 /* Bind, listen and start accepting on @loop.  Sendfile jobs go to @pool (NULL:
@@ -44,6 +45,9 @@ int node_server_start(struct node_server **out, uv_loop_t *loop, struct gw_pool_
                       void *handler_data);
 /* The bound TCP port (useful with port 0). */
 int node_server_port(const struct node_server *s);
+/* Replace the TLS context for new connections (open ones keep theirs); the
+ * server owns @tls.  Only on a server started with TLS. */
+void node_server_set_tls(struct node_server *s, struct node_tls *tls);
 /* Open connections. */
 size_t node_server_n_conns(const struct node_server *s);
 /* Stop accepting (drain); connections keep being served. */

@@ -23,6 +23,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import string
 import subprocess
 import time
@@ -153,7 +154,8 @@ class Node:
 
     @property
     def endpoint(self):
-        return "http://%s:%d" % (self.addr, self.port)
+        scheme = "https" if self.cluster.tls_ca else "http"
+        return "%s://%s:%d" % (scheme, self.addr, self.port)
 
     @property
     def hostport(self):
@@ -209,7 +211,8 @@ class Node:
                 raise GatewayError("node %d exited with %s during start-up\n%s"
                                    % (self.node_id, self.proc.returncode, self.log_tail()))
             try:
-                status, _, _ = http_request(self.endpoint, "GET", "/health/ready", timeout=2)
+                status, _, _ = http_request(self.endpoint, "GET", "/health/ready", timeout=2,
+                                            cafile=self.cluster.tls_ca)
                 if status == 200:
                     return
                 last = "status %d" % status
@@ -264,8 +267,10 @@ class Cluster:
     """N unigw nodes sharing one mount directory, each with its own data directory."""
 
     def __init__(self, base, nodes=1, extra_args=(), mount=None, config=None,
-                 common_port=False):
+                 common_port=False, tls_ca=None):
         self.base = str(base)
+        # With @tls_ca (the CA file of the nodes' [server] tls_cert) endpoints are https://.
+        self.tls_ca = tls_ca
         os.makedirs(self.base, exist_ok=True)
         self.mount = mount or os.path.join(self.base, "mount")
         os.makedirs(self.mount, exist_ok=True)
@@ -377,11 +382,13 @@ class Cluster:
                   connect_timeout=10, read_timeout=60)
         if unsigned:
             kw["signature_version"] = botocore.UNSIGNED
+        verify = cfg.pop("verify", self.tls_ca)
         kw.update(cfg)
         session = boto3.session.Session(
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key, region_name=REGION)
-        return session.client("s3", endpoint_url=endpoint or self.endpoint, config=Config(**kw))
+        return session.client("s3", endpoint_url=endpoint or self.endpoint, config=Config(**kw),
+                              verify=verify)
 
     def client_env(self, extra=None):
         """Environment for an external client process: our keys, private config files,
@@ -421,6 +428,7 @@ class Cluster:
         """Signed (or unsigned) raw request against node @node; see http_request."""
         n = self.nodes[node]
         creds = (self.access_key, self.secret_key) if sign else None
+        kw.setdefault("cafile", self.tls_ca)
         return http_request(n.endpoint, method, path, query=query, headers=headers, body=body,
                             creds=creds, **kw)
 
@@ -494,10 +502,11 @@ def sigv4_headers(method, host, path, query, headers, payload_hash, access, secr
 
 
 def http_request(endpoint, method, path, query=None, headers=None, body=b"", creds=None,
-                 payload_hash=None, amz_date=None, timeout=30, sign_host=None):
+                 payload_hash=None, amz_date=None, timeout=30, sign_host=None, cafile=None):
     """One request on a fresh connection. @path is sent verbatim (already encoded).
     With @creds=(access, secret) the request is SigV4-signed; @payload_hash overrides the
-    signed x-amz-content-sha256 (default: sha256 of @body). Returns (status, headers dict
+    signed x-amz-content-sha256 (default: sha256 of @body). An https:// @endpoint is verified
+    against @cafile. Returns (status, headers dict
     with lower-case names, body bytes)."""
     u = urllib.parse.urlsplit(endpoint)
     qs = canonical_query(query) if query else ""
@@ -509,7 +518,11 @@ def http_request(endpoint, method, path, query=None, headers=None, body=b"", cre
         ph = payload_hash if payload_hash is not None else hashlib.sha256(body or b"").hexdigest()
         headers = sigv4_headers(method, sign_host or u.netloc, path, query, headers, ph,
                                 creds[0], creds[1], amz_date=amz_date)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    if u.scheme == "https":
+        ctx = ssl.create_default_context(cafile=cafile)
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=timeout, context=ctx)
+    else:
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     try:
         conn.putrequest(method, target, skip_host="host" in {k.lower() for k in headers},
                         skip_accept_encoding=True)
