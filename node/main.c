@@ -44,6 +44,7 @@ struct node {
     struct s3_service *s3;
     struct node_admin *admin;
     struct node_server *server;
+    struct node_tls *tls; /* loaded first (a bad certificate stops the start-up early) */
     uv_timer_t housekeeping; /* s3_service_tick on the leader */
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -316,16 +317,18 @@ static int start_server(struct node *n)
     sc.body_timeout_ms = (uint32_t)c->body_timeout;
     sc.write_timeout_ms = (uint32_t)c->write_timeout;
     sc.close_timeout_ms = 10000;
-    if (tls_on(c) && load_tls(c, &sc.tls) != 0) {
-        return GW_ERR_CONFIG;
-    }
+    sc.tls = n->tls; /* the server owns it from here on */
+    n->tls = NULL;
     return node_server_start(&n->server, &n->loop, n->pool_loop, &sc, handle_request, n);
 }
 
 static int start(struct node *n)
 {
-    int rv = make_dirs(&n->cfg);
+    int rv = tls_on(&n->cfg.server) ? load_tls(&n->cfg.server, &n->tls) : GW_OK;
 
+    if (rv == 0) {
+        rv = make_dirs(&n->cfg);
+    }
     if (rv == 0) {
         rv = open_meta(n);
     }
@@ -403,6 +406,7 @@ int main(int argc, char **argv)
     rv = start(&n);
     if (rv != 0) {
         GW_LOG(GW_LOG_ERROR, "node", "msg=\"start-up failed: %s\"", gw_err_name(rv));
+        node_tls_free(n.tls);
         return 1;
     }
     uv_timer_init(&n.loop, &n.housekeeping);

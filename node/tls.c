@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <openssl/ssl.h>
 
 #include "unigw/alloc.h"
@@ -78,6 +79,14 @@ static int alpn_select(SSL *s, const unsigned char **out, unsigned char *out_len
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* Loading a key that does not match the certificate fails with this error. */
+static bool key_mismatch(void)
+{
+    unsigned long l = ERR_peek_error();
+
+    return ERR_GET_LIB(l) == ERR_LIB_X509 && ERR_GET_REASON(l) == X509_R_KEY_VALUES_MISMATCH;
+}
+
 static SSL_CTX *ctx_new(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -105,6 +114,7 @@ int node_tls_load(const char *cert_path, const char *key_path, struct node_tls *
         !file_readable("tls_key", key_path, err, err_len)) {
         return GW_ERR_CONFIG;
     }
+    ERR_clear_error();
     ctx = ctx_new();
     if (ctx == NULL) {
         err_openssl(err, err_len, "tls", "context");
@@ -112,9 +122,10 @@ int node_tls_load(const char *cert_path, const char *key_path, struct node_tls *
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
         err_openssl(err, err_len, "tls_cert", cert_path);
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1) {
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 &&
+               !key_mismatch()) {
         err_openssl(err, err_len, "tls_key", key_path);
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+    } else if (key_mismatch() || SSL_CTX_check_private_key(ctx) != 1) {
         ERR_clear_error();
         snprintf(err, err_len, "tls_key '%s' does not match the certificate in tls_cert '%s'",
                  key_path, cert_path);
