@@ -17,6 +17,9 @@
  * runs against the non-blocking socket until EAGAIN or done; while it does,
  * the loop neither writes to nor closes the socket.  Socket readiness comes
  * from a uv_poll_t (libuv's uv_tcp_t cannot share its fd with a worker).
+ * Socket I/O goes through c->io: plain TCP here, or TLS (tls.c), whose reads
+ * may need the socket writable (handshake) and may leave decrypted bytes
+ * that no poll event announces (conn_arm then schedules a read tick).
  *
  * Exchange ops never call back into the handler and never close anything:
  * they queue work and schedule a tick (uv_idle_t); node__conn_step, run from the

@@ -7,7 +7,11 @@
  * queued by reference; node__conn_flush, run by the driver in conn.c, writes
  * memory pieces with writev on the loop and hands a file piece to a pool
  * worker that runs sendfile(2) against the non-blocking socket until EAGAIN,
- * done or a 16 MiB slice.  A finished piece moves to the done list, and
+ * done or a 16 MiB slice; without sendfile (TLS: the bytes must be
+ * encrypted) a worker preads the next 256 KiB of the file into the
+ * connection's one file buffer and the loop writes it through the conn_io,
+ * so memory stays bounded whatever the object size.  A finished piece moves
+ * to the done list, and
  * node__conn_fire calls its write callback later, from the driver, never
  * inside the op.  Node's own answers (100 Continue, the S3 XML error for a
  * request it rejects or a handler that ends without a response) go through

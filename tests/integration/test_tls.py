@@ -194,6 +194,41 @@ def test_garbage_and_aborted_handshakes_leave_the_node_serving(tgw, s3, pki):
     still_serving(s3)
 
 
+def test_client_gone_mid_download_and_pipelining(tgw, s3, pki):
+    """A client that closes in the middle of a large GET (the body goes out by pread +
+    SSL_write, a read job may be in flight) leaves nothing broken; pipelined requests in
+    one TLS record are all answered."""
+    bucket = util.unique_bucket("tls")
+    s3.create_bucket(Bucket=bucket)
+    body = os.urandom(8 * 1024 * 1024)
+    s3.put_object(Bucket=bucket, Key="big", Body=body)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": "arn:aws:s3:::%s/*" % bucket}]}))
+    ctx = ssl.create_default_context(cafile=pki["ca"])
+    addr = (tgw.node.addr, tgw.node.port)
+    for i in range(6):
+        with socket.create_connection(addr, timeout=10) as sock:
+            with ctx.wrap_socket(sock, server_hostname=addr[0]) as tls:
+                tls.sendall(b"GET /%s/big HTTP/1.1\r\nHost: x\r\n\r\n" % bucket.encode())
+                got = 0
+                while got < 4096 * (i + 1):
+                    got += len(tls.recv(65536))
+    req = b"GET /%s/big HTTP/1.1\r\nHost: x\r\nRange: bytes=%d-%d\r\n\r\n"
+    with socket.create_connection(addr, timeout=10) as sock:
+        with ctx.wrap_socket(sock, server_hostname=addr[0]) as tls:
+            tls.sendall(req % (bucket.encode(), 0, 99999) + req % (bucket.encode(), 5, 9)
+                        + b"GET /health/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+            conn = util.RawConn.__new__(util.RawConn)  # its response reader, on TLS
+            conn.sock, conn.buf = tls, b""
+            r1, r2, r3 = conn.read_response(), conn.read_response(), conn.read_response()
+    assert (r1[0], r1[2]) == (206, body[:100000])
+    assert (r2[0], r2[2]) == (206, body[5:10])
+    assert r3[0] == 200
+    still_serving(s3)
+
+
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion")
 def test_tls_versions_and_alpn(tgw, pki):
     addr = (tgw.node.addr, tgw.node.port)
