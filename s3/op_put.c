@@ -31,9 +31,10 @@
  *   DONE     the answer went out
  *
  * The one guard (s3/pipe.h): once DISCARD or DONE is entered no callback
- * starts work or answers.  A body-ready callback that arrives late returns at once; a pool
- * job that is still running when a failure comes in is waited for, and its
- * completion continues the discard instead of the pipeline.  At most one
+ * starts work or answers.  A body-ready callback that arrives late returns
+ * at once; a pool job that is still running when a failure comes in is
+ * waited for, and its completion continues the discard instead of the
+ * pipeline.  At most one
  * pool job runs per upload (n_jobs is 0 or 1), so the hash state needs no
  * lock and DISCARD never closes an fd under a running write.
  *
