@@ -30,6 +30,9 @@
 #include "unigw/repl.h"
 #include "unigw/s3.h"
 
+#include "cache.h"
+#include "cache_body.h"
+
 extern char **environ;
 
 struct node {
@@ -42,6 +45,8 @@ struct node {
     struct meta_proposer *proposer; /* repl's */
     char meta_dir[4096];
     struct s3_service *s3;
+    struct node_cache *cache;          /* NULL: [cache] off */
+    struct s3_body_cache *body_cache; /* the S3 layer's view of it */
     struct node_admin *admin;
     struct node_server *server;
     struct node_tls *tls; /* loaded first (a bad certificate stops the start-up early) */
@@ -278,6 +283,31 @@ static int open_meta(struct node *n)
     return GW_OK;
 }
 
+/* The hot-object cache ([cache]), unless its size is 0 or its mode off. */
+static void start_cache(struct node *n)
+{
+    struct node_cache_opts o = {0};
+
+    if (node_config_cache_mode(&n->cfg) == NODE_CONFIG_CACHE_OFF) {
+        return;
+    }
+    o.size = node_config_cache_size(&n->cfg, 0);
+    o.max_object_size = n->cfg.cache.max_object_size;
+    o.admit_after = n->cfg.cache.admit_after;
+    n->cache = node_cache_create(&o);
+    n->body_cache = node_cache_body_create(n->cache);
+    node_metrics_set_cache(n->cache);
+    GW_LOG(GW_LOG_INFO, "node", "msg=\"hot-object cache of %llu bytes, objects up to %llu\"",
+           (unsigned long long)o.size, (unsigned long long)o.max_object_size);
+}
+
+static void stop_cache(struct node *n)
+{
+    node_metrics_set_cache(NULL);
+    node_cache_body_destroy(n->body_cache);
+    node_cache_destroy(n->cache);
+}
+
 static int start_s3(struct node *n)
 {
     struct s3_config c = {0};
@@ -299,6 +329,8 @@ static int start_s3(struct node *n)
     c.node_id = n->cfg.node.id != NULL && n->cfg.node.id[0] ? n->cfg.node.id : "n";
     c.mpu_expiry_ms = n->cfg.s3.multipart_expiry;
     c.tag_sweep_ms = n->cfg.s3.tag_sweep_interval;
+    start_cache(n);
+    c.body_cache = n->body_cache;
     return s3_service_create(&c, n->meta, n->proposer, &n->s3);
 }
 
@@ -435,6 +467,7 @@ int main(int argc, char **argv)
         node_meta_mark_clean(n.meta_dir);
     }
     gw_pool_destroy(n.pool);
+    stop_cache(&n); /* after the pool: no job holds a cached body any more */
     node_config_free(&n.cfg);
     GW_LOG(GW_LOG_INFO, "node", "msg=\"stopped\"");
     return rv == 0 ? 0 : 1;

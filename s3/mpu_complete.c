@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "mpu.h"
+#include "pipe.h"
 #include "obj.h"
 #include "publish.h"
 #include "xml_in.h"
@@ -67,9 +68,7 @@ enum complete_state {
 
 struct complete_op {
     struct s3_req *q;
-    enum complete_state state;
-    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
-    struct gw_pool_job job;
+    struct s3_pipe g; /* state (enum complete_state), the one pool job, the DISCARD answer */
     struct s3_xml_complete doc;
     struct meta_upload u;
     struct s3_mpu_info info;
@@ -83,7 +82,6 @@ struct complete_op {
     uint64_t size;
     char etag[META_ETAG_MAX + 1];
     char cksum_b64[GW_CHECKSUM_B64_CAP + 8];
-    int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
     struct s3_tag_prior prior; /* the old object's tags, when the upload has tags */
     bool is_tagged;            /* the upload's tags are committed under the new id */
@@ -191,7 +189,7 @@ static void keepalive_cb(uv_timer_t *t)
 {
     struct complete_op *c = t->data;
 
-    if (c->state == CMPL_DONE || c->is_writing) {
+    if (c->g.state == CMPL_DONE || c->is_writing) {
         return; /* the final document is on its way, or a space still is */
     }
     c->is_writing = true;
@@ -222,8 +220,8 @@ static void complete_end(struct complete_op *c, int rv)
 {
     size_t decl = strlen(S3_XML_DECL);
 
-    assert(c->state != CMPL_DONE && c->n_jobs == 0);
-    c->state = CMPL_DONE;
+    assert(c->g.state != CMPL_DONE && c->g.n_jobs == 0);
+    c->g.state = CMPL_DONE;
     if (!c->is_streaming) {
         if (rv != 0) {
             s3_err_respond(c->q, rv);
@@ -247,39 +245,21 @@ static void complete_end(struct complete_op *c, int rv)
 
 /* ---- the guard ------------------------------------------------------------- */
 
-static void discard_run(struct complete_op *c);
+static void discard_run(void *arg);
 
 static void cmpl_submit(struct complete_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
 {
-    assert(c->n_jobs == 0 && c->state < CMPL_DISCARD);
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+    s3__pipe_submit(&c->g, work, done);
 }
 
-/* A pool job came back: true when the pipeline goes on, false when a
- * failure came in meanwhile (the discard runs now). */
 static bool cmpl_job_back(struct complete_op *c)
 {
-    assert(c->n_jobs == 1);
-    c->n_jobs--;
-    if (c->state == CMPL_DISCARD) {
-        discard_run(c);
-        return false;
-    }
-    return true;
+    return s3__pipe_job_back(&c->g);
 }
 
-/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
 static void cmpl_fail(struct complete_op *c, int rv)
 {
-    if (c->state >= CMPL_DISCARD) {
-        return;
-    }
-    c->state = CMPL_DISCARD;
-    c->rv = rv;
-    if (c->n_jobs == 0) {
-        discard_run(c);
-    }
+    s3__pipe_fail(&c->g, rv);
 }
 
 /* ---- CHECK ---------------------------------------------------------------- */
@@ -458,7 +438,7 @@ static void stage_done_cb(struct gw_pool_job *job)
         cmpl_fail(c, c->job_rv);
         return;
     }
-    c->state = CMPL_BODY;
+    c->g.state = CMPL_BODY;
     cmpl_submit(c, body_work_cb, body_done_cb);
 }
 
@@ -467,7 +447,7 @@ static void claimed_cb(void *arg, int rv)
     struct complete_op *c = arg;
     struct s3_req *q = c->q;
 
-    if (c->state != CMPL_CHECK) {
+    if (c->g.state != CMPL_CHECK) {
         return;
     }
     if (rv == 0) {
@@ -489,7 +469,7 @@ static void claimed_cb(void *arg, int rv)
         return;
     }
     stream_start(c);
-    c->state = CMPL_STAGE;
+    c->g.state = CMPL_STAGE;
     cmpl_submit(c, stage_work_cb, stage_done_cb);
 }
 
@@ -720,7 +700,7 @@ static void tagged_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
-    if (c->state != CMPL_TAG) {
+    if (c->g.state != CMPL_TAG) {
         return;
     }
     if (rv != 0) {
@@ -751,7 +731,7 @@ static void body_done_cb(struct gw_pool_job *job)
         cmpl_fail(c, GW_ERR_INTERNAL);
         return;
     }
-    c->state = CMPL_TAG;
+    c->g.state = CMPL_TAG;
     s3__tag_store(q, q->rt.bucket, q->rt.key, &c->info.meta, c->info.tags, tagged_cb, c);
 }
 
@@ -805,7 +785,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 
 static void publish_start(struct complete_op *c)
 {
-    c->state = CMPL_PUBLISH;
+    c->g.state = CMPL_PUBLISH;
     cmpl_submit(c, publish_work_cb, publish_done_cb);
 }
 
@@ -848,7 +828,7 @@ static void untagged_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
-    if (c->state != CMPL_FINISH) {
+    if (c->g.state != CMPL_FINISH) {
         return;
     }
     if (rv != 0) {
@@ -862,7 +842,7 @@ static void finished_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
-    if (c->state != CMPL_FINISH) {
+    if (c->g.state != CMPL_FINISH) {
         return;
     }
     if (rv != 0) {
@@ -883,7 +863,7 @@ static void finish_start(struct complete_op *c)
     struct meta_cmd_hdr h;
     int rv = s3__mpu_cmd_hdr(q, &h);
 
-    c->state = CMPL_FINISH;
+    c->g.state = CMPL_FINISH;
     if (rv == 0) {
         rv = meta_cmd_upload_finish(&cmd, &h, q->rt.bucket,
                                     gw_str_make(c->u.upload_id, c->u.upload_id_len),
@@ -911,10 +891,10 @@ static void discard_work_cb(struct gw_pool_job *job)
 /* The error, unless a racing Complete with the same list won meanwhile. */
 static void answer_error(struct complete_op *c)
 {
-    if (c->state == CMPL_DISCARD && completed_meanwhile(c)) {
+    if (c->g.state == CMPL_DISCARD && completed_meanwhile(c)) {
         return;
     }
-    complete_end(c, c->rv);
+    complete_end(c, c->g.rv);
 }
 
 static void restored_cb(void *arg, int rv)
@@ -945,20 +925,19 @@ static void discard_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    assert(c->state == CMPL_DISCARD && c->n_jobs == 1);
-    c->n_jobs--;
+    s3__pipe_discard_back(&c->g);
     discard_tags(c);
 }
 
-static void discard_run(struct complete_op *c)
+static void discard_run(void *arg)
 {
-    assert(c->state == CMPL_DISCARD && c->n_jobs == 0);
+    struct complete_op *c = arg;
+
     if (c->fd < 0) {
         discard_tags(c);
         return;
     }
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+    s3__pipe_discard_submit(&c->g, discard_work_cb, discard_done_cb);
 }
 
 /* ---- entry --------------------------------------------------------------------- */
@@ -968,7 +947,7 @@ void s3__mpu_complete(struct s3_req *q)
     struct complete_op *c = gw_arena_zalloc(q->a, sizeof *c);
 
     c->q = q;
-    c->state = CMPL_CHECK;
+    s3__pipe_init(&c->g, q->x->pool, CMPL_CHECK, CMPL_DISCARD, c, discard_run);
     c->fd = -1;
     q->op = c;
     gw_arena_defer(q->a, complete_free, c);

@@ -15,17 +15,17 @@
  *   DISCARD  close the source and the part file, unlink it, answer the error
  *   DONE     answered
  *
- * One guard, as in s3/op_put.c: once DISCARD or DONE is entered no callback
+ * One guard (s3/pipe.h), as in s3/op_put.c: once DISCARD or DONE is entered no callback
  * starts work or answers; one pool job at a time.
  *
  * The bytes are read and hashed on the way (a part's ETag is the MD5 of its
  * own bytes, which no stored digest gives for a range). */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "mpu.h"
+#include "pipe.h"
 #include "obj.h"
 #include "publish.h"
 #include "xml_out.h"
@@ -44,9 +44,7 @@ enum part_copy_state {
 
 struct part_copy {
     struct s3_req *q;
-    enum part_copy_state state;
-    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
-    struct gw_pool_job job;
+    struct s3_pipe g; /* state (enum part_copy_state), the one pool job, the DISCARD answer */
     struct s3_mpu_part *pt;
     struct gw_str src_bucket, src_key;
     bool has_range;
@@ -57,7 +55,6 @@ struct part_copy {
     struct gw_digests dig;
     int64_t mtime_ns;
     bool is_unlink_needed; /* the part file is closed but must go */
-    int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
 };
 
@@ -77,39 +74,21 @@ static void part_copy_free(void *arg)
 
 /* ---- the guard ------------------------------------------------------------- */
 
-static void discard_run(struct part_copy *c);
+static void discard_run(void *arg);
 
 static void pc_submit(struct part_copy *c, gw_pool_work_cb work, gw_pool_done_cb done)
 {
-    assert(c->n_jobs == 0 && c->state < PCOPY_DISCARD);
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+    s3__pipe_submit(&c->g, work, done);
 }
 
-/* A pool job came back: true when the pipeline goes on, false when a
- * failure came in meanwhile (the discard runs now). */
 static bool pc_job_back(struct part_copy *c)
 {
-    assert(c->n_jobs == 1);
-    c->n_jobs--;
-    if (c->state == PCOPY_DISCARD) {
-        discard_run(c);
-        return false;
-    }
-    return true;
+    return s3__pipe_job_back(&c->g);
 }
 
-/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
 static void pc_fail(struct part_copy *c, int rv)
 {
-    if (c->state >= PCOPY_DISCARD) {
-        return;
-    }
-    c->state = PCOPY_DISCARD;
-    c->rv = rv;
-    if (c->n_jobs == 0) {
-        discard_run(c);
-    }
+    s3__pipe_fail(&c->g, rv);
 }
 
 /* ---- CHECK ------------------------------------------------------------------ */
@@ -212,7 +191,7 @@ static void stage_done_cb(struct gw_pool_job *job)
         pc_fail(c, c->job_rv);
         return;
     }
-    c->state = PCOPY_BODY;
+    c->g.state = PCOPY_BODY;
     pc_submit(c, body_work_cb, body_done_cb);
 }
 
@@ -248,7 +227,7 @@ static void reply(struct part_copy *c)
     char hex[2 * GW_MD5_LEN + 1];
     char b64[GW_CHECKSUM_B64_CAP];
 
-    c->state = PCOPY_DONE;
+    c->g.state = PCOPY_DONE;
     gw_hex_encode(c->dig.md5, GW_MD5_LEN, hex);
     s3_xml_begin(&w, &q->body_out, "CopyPartResult", S3_XML_NS);
     s3_xml_elem_time(&w, "LastModified", c->mtime_ns);
@@ -265,7 +244,7 @@ static void committed_cb(void *arg, int rv)
 {
     struct part_copy *c = arg;
 
-    if (c->state != PCOPY_PUBLISH) {
+    if (c->g.state != PCOPY_PUBLISH) {
         return;
     }
     if (rv != 0) {
@@ -287,7 +266,7 @@ static void body_done_cb(struct gw_pool_job *job)
         pc_fail(c, c->job_rv);
         return;
     }
-    c->state = PCOPY_PUBLISH;
+    c->g.state = PCOPY_PUBLISH;
     s3__mpu_part_commit(c->q, c->pt, &c->dig, c->len, committed_cb, c);
 }
 
@@ -312,30 +291,29 @@ static void discard_work_cb(struct gw_pool_job *job)
 
 static void answer_error(struct part_copy *c)
 {
-    c->state = PCOPY_DONE;
-    s3_err_respond(c->q, c->rv);
+    c->g.state = PCOPY_DONE;
+    s3_err_respond(c->q, c->g.rv);
 }
 
 static void discard_done_cb(struct gw_pool_job *job)
 {
     struct part_copy *c = job->data;
 
-    assert(c->state == PCOPY_DISCARD && c->n_jobs == 1);
-    c->n_jobs--;
+    s3__pipe_discard_back(&c->g);
     answer_error(c);
 }
 
 /* No job runs any more: close what is open and remove the part file (when
  * one was staged), then answer. */
-static void discard_run(struct part_copy *c)
+static void discard_run(void *arg)
 {
-    assert(c->state == PCOPY_DISCARD && c->n_jobs == 0);
+    struct part_copy *c = arg;
+
     if (c->src.fd < 0 && c->fd < 0 && !c->is_unlink_needed) {
         answer_error(c);
         return;
     }
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+    s3__pipe_discard_submit(&c->g, discard_work_cb, discard_done_cb);
 }
 
 /* ---- entry ---------------------------------------------------------------------- */
@@ -346,7 +324,7 @@ void s3__mpu_part_copy(struct s3_req *q)
     int rv;
 
     c->q = q;
-    c->state = PCOPY_CHECK;
+    s3__pipe_init(&c->g, q->x->pool, PCOPY_CHECK, PCOPY_DISCARD, c, discard_run);
     c->fd = -1;
     c->src.fd = -1;
     rv = s3__mpu_part_begin(q, &c->pt);
@@ -357,11 +335,11 @@ void s3__mpu_part_copy(struct s3_req *q)
         rv = parse_source_range(c);
     }
     if (rv != 0) {
-        c->rv = rv;
+        c->g.rv = rv;
         answer_error(c);
         return;
     }
     gw_arena_defer(q->a, part_copy_free, c);
-    c->state = PCOPY_STAGE;
+    c->g.state = PCOPY_STAGE;
     pc_submit(c, stage_work_cb, stage_done_cb);
 }

@@ -23,7 +23,7 @@
  *            destination's tags are committed again; answer the error
  *   DONE     answered
  *
- * One guard, as in s3/op_put.c: once DISCARD or DONE is entered no callback
+ * One guard (s3/pipe.h), as in s3/op_put.c: once DISCARD or DONE is entered no callback
  * starts work or answers; one pool job at a time, and a failure waits for
  * the running job before DISCARD closes anything.
  *
@@ -33,7 +33,6 @@
  *
  * Tags: x-amz-tagging-directive COPY (the default) gives the copy the
  * source's tag set, REPLACE the one in x-amz-tagging. */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -42,6 +41,7 @@
 #include <sys/ioctl.h>
 
 #include "mpu.h"
+#include "pipe.h"
 #include "obj.h"
 #include "path.h"
 #include "publish.h"
@@ -66,9 +66,7 @@ enum copy_state {
 
 struct copy_op {
     struct s3_req *q;
-    enum copy_state state;
-    unsigned n_jobs; /* pool jobs in flight: 0 or 1 */
-    struct gw_pool_job job;
+    struct s3_pipe g; /* state (enum copy_state), the one pool job, the DISCARD answer */
     struct gw_str src_bucket;
     struct gw_str src_key;
     bool replace;
@@ -81,7 +79,6 @@ struct copy_op {
     struct gw_str drop_id;     /* the replaced object's id, when its tags must go */
     char tmp_path[S3_PATH_MAX];
     int fd;
-    int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
 };
 
@@ -101,39 +98,21 @@ static void copy_free(void *arg)
 
 /* ---- the guard ------------------------------------------------------------- */
 
-static void discard_run(struct copy_op *c);
+static void discard_run(void *arg);
 
 static void copy_submit(struct copy_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
 {
-    assert(c->n_jobs == 0 && c->state < COPY_DISCARD);
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, work, done, c);
+    s3__pipe_submit(&c->g, work, done);
 }
 
-/* A pool job came back: true when the pipeline goes on, false when a
- * failure came in meanwhile (the discard runs now). */
 static bool copy_job_back(struct copy_op *c)
 {
-    assert(c->n_jobs == 1);
-    c->n_jobs--;
-    if (c->state == COPY_DISCARD) {
-        discard_run(c);
-        return false;
-    }
-    return true;
+    return s3__pipe_job_back(&c->g);
 }
 
-/* Enter DISCARD with @rv (ignored once DISCARD or DONE was entered). */
 static void copy_fail(struct copy_op *c, int rv)
 {
-    if (c->state >= COPY_DISCARD) {
-        return;
-    }
-    c->state = COPY_DISCARD;
-    c->rv = rv;
-    if (c->n_jobs == 0) {
-        discard_run(c);
-    }
+    s3__pipe_fail(&c->g, rv);
 }
 
 /* ---- CHECK ------------------------------------------------------------------ */
@@ -326,7 +305,7 @@ static void stage_done_cb(struct gw_pool_job *job)
         copy_fail(c, c->job_rv);
         return;
     }
-    c->state = COPY_BODY;
+    c->g.state = COPY_BODY;
     copy_submit(c, body_work_cb, body_done_cb);
 }
 
@@ -358,7 +337,7 @@ static void tagged_cb(void *arg, int rv)
 {
     struct copy_op *c = arg;
 
-    if (c->state != COPY_TAG) {
+    if (c->g.state != COPY_TAG) {
         return;
     }
     if (rv != 0) {
@@ -389,7 +368,7 @@ static void body_done_cb(struct gw_pool_job *job)
         copy_fail(c, GW_ERR_INTERNAL);
         return;
     }
-    c->state = COPY_TAG;
+    c->g.state = COPY_TAG;
     s3__tag_store(q, q->rt.bucket, q->rt.key, &c->meta, c->tags, tagged_cb, c);
 }
 
@@ -432,7 +411,7 @@ static void reply(struct copy_op *c)
     struct s3_xml_writer w;
     char *etag;
 
-    c->state = COPY_DONE;
+    c->g.state = COPY_DONE;
     etag = s3_objmeta_etag(&c->meta, q->a);
     s3_xml_begin(&w, &q->body_out, "CopyObjectResult", S3_XML_NS);
     s3_xml_elem_time(&w, "LastModified", c->meta.mtime_ns);
@@ -445,7 +424,7 @@ static void untagged_cb(void *arg, int rv)
 {
     struct copy_op *c = arg;
 
-    if (c->state != COPY_UNTAG) {
+    if (c->g.state != COPY_UNTAG) {
         return;
     }
     if (rv != 0) {
@@ -468,7 +447,7 @@ static void publish_done_cb(struct gw_pool_job *job)
         return;
     }
     if (c->drop_id.p != NULL) {
-        c->state = COPY_UNTAG;
+        c->g.state = COPY_UNTAG;
         s3__tag_drop(q, q->rt.bucket, q->rt.key, c->drop_id, untagged_cb, c);
         return;
     }
@@ -477,7 +456,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 
 static void publish_start(struct copy_op *c)
 {
-    c->state = COPY_PUBLISH;
+    c->g.state = COPY_PUBLISH;
     copy_submit(c, publish_work_cb, publish_done_cb);
 }
 
@@ -500,8 +479,8 @@ static void discard_work_cb(struct gw_pool_job *job)
 
 static void answer_error(struct copy_op *c)
 {
-    c->state = COPY_DONE;
-    s3_err_respond(c->q, c->rv);
+    c->g.state = COPY_DONE;
+    s3_err_respond(c->q, c->g.rv);
 }
 
 static void restored_cb(void *arg, int rv)
@@ -532,20 +511,19 @@ static void discard_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
 
-    assert(c->state == COPY_DISCARD && c->n_jobs == 1);
-    c->n_jobs--;
+    s3__pipe_discard_back(&c->g);
     discard_tags(c);
 }
 
-static void discard_run(struct copy_op *c)
+static void discard_run(void *arg)
 {
-    assert(c->state == COPY_DISCARD && c->n_jobs == 0);
+    struct copy_op *c = arg;
+
     if (c->fd < 0 && c->src.fd < 0) {
         discard_tags(c);
         return;
     }
-    c->n_jobs++;
-    gw_pool_submit(c->q->x->pool, &c->job, discard_work_cb, discard_done_cb, c);
+    s3__pipe_discard_submit(&c->g, discard_work_cb, discard_done_cb);
 }
 
 /* ---- entry ---------------------------------------------------------------------- */
@@ -556,16 +534,16 @@ void s3_op_object_copy(struct s3_req *q)
     int rv;
 
     c->q = q;
-    c->state = COPY_CHECK;
+    s3__pipe_init(&c->g, q->x->pool, COPY_CHECK, COPY_DISCARD, c, discard_run);
     c->fd = -1;
     c->src.fd = -1;
     gw_arena_defer(q->a, copy_free, c);
     rv = parse_request(c);
     if (rv != 0) {
-        c->rv = rv;
+        c->g.rv = rv;
         answer_error(c);
         return;
     }
-    c->state = COPY_STAGE;
+    c->g.state = COPY_STAGE;
     copy_submit(c, stage_work_cb, stage_done_cb);
 }

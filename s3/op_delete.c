@@ -144,6 +144,9 @@ int s3__obj_delete(struct s3_service *s, struct gw_str bucket, struct gw_str key
     if (rv == 0) {
         prune_parents(s, bfd, bucket, key);
     }
+    if (rv == 0 && s->cfg.body_cache != NULL) {
+        s->cfg.body_cache->invalidate(s->cfg.body_cache, bucket, key);
+    }
     close(bfd);
     return rv;
 }

@@ -3,15 +3,24 @@
  *   open (pool: open, fstat, read record) -> conditions -> range ->
  *   headers -> sendfile (node runs it off the loop) -> close (pool) -> end
  *
+ * With a body cache (s3_config.body_cache), the open job looks the body up
+ * for the file's identity: a hit is served from memory and the file closed;
+ * a miss the cache admits is read into it and served from there.  The
+ * record and headers always come from the file, so a cached answer is the
+ * uncached one byte for byte.
+ *
  * The fd stays open from the stat to the last byte, so a concurrent
  * overwrite (a rename over the path) never mixes two versions in one
  * response. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mpu.h"
 #include "obj.h"
+#include "unigw/arena.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
 
@@ -23,7 +32,10 @@ struct get_op {
     uint64_t len;
     bool is_range;
     char *small; /* the whole body, for small objects (then o.fd is closed) */
+    void *cached; /* the body cache's handle when small is its body */
 };
+
+static void mount_read(const struct get_op *g, uint64_t bytes);
 
 static void close_work_cb(struct gw_pool_job *job)
 {
@@ -248,6 +260,8 @@ static int respond(struct get_op *g)
         }
     } else if (s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
         finish(g);
+    } else {
+        mount_read(g, g->len);
     }
     return GW_OK;
 }
@@ -255,6 +269,96 @@ static int respond(struct get_op *g)
 /* Small objects are read and closed in the same job as the open: one trip
  * to the pool per GET instead of three (open, sendfile, close). */
 #define S3_GET_SMALL_MAX (64u << 10)
+
+static struct s3_body_cache *body_cache(const struct get_op *g)
+{
+    return g->q->svc->cfg.body_cache;
+}
+
+static void mount_read(const struct get_op *g, uint64_t bytes)
+{
+    if (body_cache(g) != NULL && bytes > 0) {
+        body_cache(g)->mount_read(body_cache(g), bytes);
+    }
+}
+
+static void cache_release(void *arg)
+{
+    struct get_op *g = arg;
+
+    if (g->cached != NULL) {
+        body_cache(g)->release(body_cache(g), g->cached);
+        g->cached = NULL;
+    }
+}
+
+static struct s3_body_fp body_fp(const struct stat *st)
+{
+    struct s3_body_fp fp = {
+        (uint64_t)st->st_dev,
+        (uint64_t)st->st_ino,
+        (uint64_t)st->st_size,
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+        (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+    };
+    return fp;
+}
+
+/* Read the whole file into @dst; true when it had exactly the size and
+ * identity @fp says (else a writer got in between: do not cache it). */
+static bool read_whole(int fd, char *dst, const struct s3_body_fp *fp)
+{
+    struct s3_body_fp now;
+    struct stat after;
+    uint64_t got = 0;
+
+    while (got < fp->size) {
+        ssize_t n = pread(fd, dst + got, fp->size - got, (off_t)got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        got += (uint64_t)n;
+    }
+    if (fstat(fd, &after) != 0) {
+        return false;
+    }
+    now = body_fp(&after);
+    return memcmp(&now, fp, sizeof now) == 0;
+}
+
+/* Serve the body from the cache, filling it on an admitted miss: true when
+ * g->small is the cached body (and the file is closed). */
+static bool cache_read(struct get_op *g)
+{
+    struct s3_body_cache *bc = body_cache(g);
+    struct s3_req *q = g->q;
+    struct s3_body_fp fp = body_fp(&g->o.st);
+    struct gw_str body;
+    char *dst = NULL;
+
+    g->cached = bc->lookup(bc, q->rt.bucket, q->rt.key, &fp, &body);
+    if (g->cached == NULL && fp.size > 0) {
+        g->cached = bc->fill_begin(bc, q->rt.bucket, q->rt.key, &fp, fp.size, &dst);
+        if (g->cached != NULL && !read_whole(g->o.fd, dst, &fp)) {
+            bc->fill_end(bc, g->cached, false);
+            g->cached = NULL;
+        } else if (g->cached != NULL) {
+            bc->fill_end(bc, g->cached, true);
+            mount_read(g, fp.size);
+            body = gw_str_make(dst, fp.size);
+        }
+    }
+    if (g->cached == NULL) {
+        return false;
+    }
+    g->small = (char *)body.p;
+    close(g->o.fd);
+    g->o.fd = -1;
+    return true;
+}
 
 static void read_small(struct get_op *g)
 {
@@ -275,6 +379,7 @@ static void read_small(struct get_op *g)
     g->small = buf;
     close(g->o.fd);
     g->o.fd = -1;
+    mount_read(g, size);
 }
 
 static void open_work_cb(struct gw_pool_job *job)
@@ -282,8 +387,13 @@ static void open_work_cb(struct gw_pool_job *job)
     struct get_op *g = job->data;
 
     g->rv = s3__obj_open(g->q->svc, g->q->rt.bucket, g->q->rt.key, g->q->a, &g->o);
-    if (g->rv == 0 && !g->o.is_marker && g->q->rt.op == S3_OP_GET_OBJECT &&
-        (uint64_t)g->o.st.st_size <= S3_GET_SMALL_MAX) {
+    if (g->rv != 0 || g->o.is_marker || g->q->rt.op != S3_OP_GET_OBJECT) {
+        return;
+    }
+    if (body_cache(g) != NULL && cache_read(g)) {
+        return;
+    }
+    if ((uint64_t)g->o.st.st_size <= S3_GET_SMALL_MAX) {
         read_small(g);
     }
 }
@@ -321,5 +431,8 @@ void s3_op_object_get(struct s3_req *q)
 
     g->q = q;
     g->o.fd = -1;
+    if (body_cache(g) != NULL) {
+        gw_arena_defer(q->a, cache_release, g);
+    }
     gw_pool_submit(q->x->pool, &q->job, open_work_cb, open_done_cb, g);
 }

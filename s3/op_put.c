@@ -30,17 +30,17 @@
  *            first error wins)
  *   DONE     the answer went out
  *
- * The one guard: once DISCARD or DONE is entered no callback starts work or
- * answers.  A body-ready callback that arrives late returns at once; a pool
- * job that is still running when a failure comes in is waited for, and its
- * completion continues the discard instead of the pipeline.  At most one
+ * The one guard (s3/pipe.h): once DISCARD or DONE is entered no callback
+ * starts work or answers.  A body-ready callback that arrives late returns
+ * at once; a pool job that is still running when a failure comes in is
+ * waited for, and its completion continues the discard instead of the
+ * pipeline.  At most one
  * pool job runs per upload (n_jobs is 0 or 1), so the hash state needs no
  * lock and DISCARD never closes an fd under a running write.
  *
  * At most two io_chunk_size buffers exist per upload, whatever the object
  * size: when both are busy the loop stops reading the body and node stops
  * reading the socket (back-pressure). */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -48,6 +48,7 @@
 #include "chunked.h"
 #include "mpu.h"
 #include "path.h"
+#include "pipe.h"
 #include "publish.h"
 #include "put_meta.h"
 #include "sigv4.h"
@@ -71,10 +72,8 @@ enum put_state {
 
 struct put_op {
     struct s3_req *q;
-    enum put_state state;
-    unsigned n_jobs;  /* pool jobs in flight: 0 or 1 */
+    struct s3_pipe g; /* state (enum put_state), the one pool job, the DISCARD answer */
     bool is_waiting;  /* a body_wait is outstanding */
-    struct gw_pool_job job;
     struct s3_objmeta meta;
     /* what to verify */
     unsigned algs;
@@ -101,7 +100,6 @@ struct put_op {
     int job_buf;
     uint64_t written;
     uint64_t limit;
-    int rv;     /* what DISCARD answers */
     int job_rv; /* pool side, read after the job completes */
     struct s3_mpu_part *part; /* UploadPart; NULL for PutObject */
     struct gw_str tags;       /* x-amz-tagging, canonical; NULL view when absent */
@@ -129,40 +127,22 @@ static void put_free(void *arg)
 
 /* ---- the guard ---------------------------------------------------------- */
 
-static void discard_run(struct put_op *p);
+static void discard_run(void *arg);
 
-/* Hand @work to the pool; @done must start with put_job_back. */
+/* Hand @work to the pool; @done must start with put_job_back (s3/pipe.h). */
 static void put_submit(struct put_op *p, gw_pool_work_cb work, gw_pool_done_cb done)
 {
-    assert(p->n_jobs == 0 && p->state < PUT_DISCARD);
-    p->n_jobs++;
-    gw_pool_submit(p->q->x->pool, &p->job, work, done, p);
+    s3__pipe_submit(&p->g, work, done);
 }
 
-/* A pool job came back.  True when the pipeline goes on; false when a
- * failure came in meanwhile, and the discard it was waiting for runs now. */
 static bool put_job_back(struct put_op *p)
 {
-    assert(p->n_jobs == 1);
-    p->n_jobs--;
-    if (p->state == PUT_DISCARD) {
-        discard_run(p);
-        return false;
-    }
-    return true;
+    return s3__pipe_job_back(&p->g);
 }
 
-/* Enter DISCARD with @rv (ignored when DISCARD or DONE was entered before). */
 static void put_fail(struct put_op *p, int rv)
 {
-    if (p->state >= PUT_DISCARD) {
-        return;
-    }
-    p->state = PUT_DISCARD;
-    p->rv = rv;
-    if (p->n_jobs == 0) {
-        discard_run(p); /* else the running job's completion does */
-    }
+    s3__pipe_fail(&p->g, rv);
 }
 
 /* ---- CHECK ------------------------------------------------------------- */
@@ -315,7 +295,7 @@ static void stage_done_cb(struct gw_pool_job *job)
     }
     p->buf[0] = gw_malloc(cap);
     p->buf[1] = gw_malloc(cap);
-    p->state = PUT_BODY;
+    p->g.state = PUT_BODY;
     pump(p);
 }
 
@@ -398,7 +378,7 @@ static void body_ready_cb(struct s3_exchange *x, void *arg)
 
     (void)x;
     p->is_waiting = false;
-    if (p->state != PUT_BODY) {
+    if (p->g.state != PUT_BODY) {
         return; /* late: the upload is being discarded or was answered */
     }
     pump(p);
@@ -428,10 +408,10 @@ static void pump(struct put_op *p)
 {
     size_t cap = p->q->svc->cfg.io_chunk_size;
 
-    while (p->state == PUT_BODY) {
+    while (p->g.state == PUT_BODY) {
         bool last = p->eof_seen && p->pending.len == 0;
         if (p->buf_len[p->fill] == cap || last) {
-            if (p->n_jobs > 0) {
+            if (p->g.n_jobs > 0) {
                 return; /* write_done_cb comes back */
             }
             submit_buffer(p, last);
@@ -531,7 +511,7 @@ static void tagged_cb(void *arg, int rv)
 {
     struct put_op *p = arg;
 
-    if (p->state != PUT_TAG) {
+    if (p->g.state != PUT_TAG) {
         return;
     }
     if (rv != 0) {
@@ -546,7 +526,7 @@ static void committed_cb(void *arg, int rv)
 {
     struct put_op *p = arg;
 
-    if (p->state != PUT_COMMIT) {
+    if (p->g.state != PUT_COMMIT) {
         return;
     }
     if (rv != 0) {
@@ -571,7 +551,7 @@ static void verify_done_cb(struct gw_pool_job *job)
         return;
     }
     if (p->part != NULL) {
-        p->state = PUT_COMMIT;
+        p->g.state = PUT_COMMIT;
         s3__mpu_part_commit(q, p->part, &p->dig, p->written, committed_cb, p);
         return;
     }
@@ -579,7 +559,7 @@ static void verify_done_cb(struct gw_pool_job *job)
         put_fail(p, GW_ERR_INTERNAL);
         return;
     }
-    p->state = PUT_TAG;
+    p->g.state = PUT_TAG;
     s3__tag_store(q, q->rt.bucket, q->rt.key, &p->meta, p->tags, tagged_cb, p);
 }
 
@@ -587,7 +567,7 @@ static void verify_done_cb(struct gw_pool_job *job)
 static void body_done(struct put_op *p)
 {
     if (has_verify_step(p)) {
-        p->state = PUT_VERIFY;
+        p->g.state = PUT_VERIFY;
         put_submit(p, verify_work_cb, verify_done_cb);
         return;
     }
@@ -633,7 +613,7 @@ static void reply(struct put_op *p)
     struct s3_req *q = p->q;
     char *b64;
 
-    p->state = PUT_DONE;
+    p->g.state = PUT_DONE;
     s3_req_header(q, "ETag", s3_objmeta_etag(&p->meta, q->a));
     if (p->cksum_alg != 0) {
         b64 = gw_arena_alloc(q->a, GW_CHECKSUM_B64_CAP);
@@ -647,7 +627,7 @@ static void untagged_cb(void *arg, int rv)
 {
     struct put_op *p = arg;
 
-    if (p->state != PUT_UNTAG) {
+    if (p->g.state != PUT_UNTAG) {
         return;
     }
     if (rv != 0) {
@@ -670,7 +650,7 @@ static void publish_done_cb(struct gw_pool_job *job)
         return;
     }
     if (p->drop_id.p != NULL) {
-        p->state = PUT_UNTAG;
+        p->g.state = PUT_UNTAG;
         s3__tag_drop(q, q->rt.bucket, q->rt.key, p->drop_id, untagged_cb, p);
         return;
     }
@@ -679,7 +659,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 
 static void publish_start(struct put_op *p)
 {
-    p->state = PUT_PUBLISH;
+    p->g.state = PUT_PUBLISH;
     put_submit(p, publish_work_cb, publish_done_cb);
 }
 
@@ -696,8 +676,8 @@ static void discard_work_cb(struct gw_pool_job *job)
 
 static void answer_error(struct put_op *p)
 {
-    p->state = PUT_DONE;
-    s3_err_respond(p->q, p->rv);
+    p->g.state = PUT_DONE;
+    s3_err_respond(p->q, p->g.rv);
 }
 
 static void restored_cb(void *arg, int rv)
@@ -728,21 +708,20 @@ static void discard_done_cb(struct gw_pool_job *job)
 {
     struct put_op *p = job->data;
 
-    assert(p->state == PUT_DISCARD && p->n_jobs == 1);
-    p->n_jobs--;
+    s3__pipe_discard_back(&p->g);
     discard_tags(p);
 }
 
 /* No job runs any more: remove the temp file (if any), then the tags. */
-static void discard_run(struct put_op *p)
+static void discard_run(void *arg)
 {
-    assert(p->state == PUT_DISCARD && p->n_jobs == 0);
+    struct put_op *p = arg;
+
     if (p->fd < 0) {
         discard_tags(p);
         return;
     }
-    p->n_jobs++;
-    gw_pool_submit(p->q->x->pool, &p->job, discard_work_cb, discard_done_cb, p);
+    s3__pipe_discard_submit(&p->g, discard_work_cb, discard_done_cb);
 }
 
 /* ---- entry --------------------------------------------------------------- */
@@ -753,7 +732,7 @@ void s3_op_object_put(struct s3_req *q)
     int rv;
 
     p->q = q;
-    p->state = PUT_CHECK;
+    s3__pipe_init(&p->g, q->x->pool, PUT_CHECK, PUT_DISCARD, p, discard_run);
     p->fd = -1;
     p->algs = GW_HASH_MD5;
     gw_arena_defer(q->a, put_free, p);
@@ -765,11 +744,11 @@ void s3_op_object_put(struct s3_req *q)
         rv = check_request(p);
     }
     if (rv != 0) {
-        p->rv = rv;
+        p->g.rv = rv;
         answer_error(p);
         return;
     }
     gw_hash_init(&p->hash, p->algs);
-    p->state = PUT_STAGE;
+    p->g.state = PUT_STAGE;
     put_submit(p, stage_work_cb, stage_done_cb);
 }

@@ -236,5 +236,10 @@ int s3__publish(struct s3_publish *p, struct gw_arena *a)
     }
     rv = publish_in(p, a, bfd, rel);
     close(bfd);
+    /* The new file has another identity, so a cached body would not be
+     * served anyway; dropping it now gives its memory back at once. */
+    if (rv == 0 && p->svc->cfg.body_cache != NULL) {
+        p->svc->cfg.body_cache->invalidate(p->svc->cfg.body_cache, p->bucket, p->key);
+    }
     return rv;
 }

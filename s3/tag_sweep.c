@@ -130,7 +130,8 @@ static void scan_work_cb(struct gw_pool_job *job)
 static bool same_ref(const struct meta_tag_ref *a, const struct meta_tag_ref *b)
 {
     return a->bucket_len == b->bucket_len && a->key_len == b->key_len &&
-           a->object_id_len == b->object_id_len && memcmp(a->bucket, b->bucket, a->bucket_len) == 0 &&
+           a->object_id_len == b->object_id_len &&
+           memcmp(a->bucket, b->bucket, a->bucket_len) == 0 &&
            memcmp(a->key, b->key, a->key_len) == 0 &&
            memcmp(a->object_id, b->object_id, a->object_id_len) == 0;
 }

@@ -152,6 +152,41 @@ static inline void s3_resp_end(struct s3_exchange *x)
 /* Header lookup (case-insensitive name); the first occurrence, or a NULL view. */
 struct gw_str s3_header_get(const struct s3_http_request *r, const char *name);
 
+/* The identity of the file a body was read from (stat's dev, ino, size,
+ * mtime and ctime): equal means the file was not replaced or written. */
+struct s3_body_fp {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t size;
+    int64_t mtime_ns;
+    int64_t ctime_ns;
+};
+
+/* The hot-object body cache as the S3 layer sees it; node wires it to
+ * node/cache/ (the S3 layer knows no node code).  GET serves the body of an
+ * object the cache holds for the file's current identity from memory, and
+ * reads a miss the cache admits into it.  Every call may come from any
+ * thread; a handle keeps its body valid until release. */
+struct s3_body_cache {
+    /* A held body of @bucket/@key read from the file @fp: a handle and
+     * *@body, or NULL (this counts one read towards admission). */
+    void *(*lookup)(struct s3_body_cache *bc, struct gw_str bucket, struct gw_str key,
+                    const struct s3_body_fp *fp, struct gw_str *body);
+    /* After a miss: room for @size body bytes if the cache admits the key: a
+     * handle and *@dst to write them to, or NULL (do not cache). */
+    void *(*fill_begin)(struct s3_body_cache *bc, struct gw_str bucket, struct gw_str key,
+                        const struct s3_body_fp *fp, uint64_t size, char **dst);
+    /* The body is written (@ok) and becomes visible, the handle still the
+     * caller's until release; or the fill is given up (!@ok) and the handle
+     * is gone. */
+    void (*fill_end)(struct s3_body_cache *bc, void *handle, bool ok);
+    void (*release)(struct s3_body_cache *bc, void *handle);
+    /* @bucket/@key changed through this node: drop its body at once. */
+    void (*invalidate)(struct s3_body_cache *bc, struct gw_str bucket, struct gw_str key);
+    /* @bytes of GET bodies were read from the mount (a metric). */
+    void (*mount_read)(struct s3_body_cache *bc, uint64_t bytes);
+};
+
 /* Service-wide settings, filled by node from its config. */
 struct s3_config {
     const char *mount;        /* the shared filesystem root */
@@ -169,6 +204,7 @@ struct s3_config {
     int xattrs;                /* enum s3_xattrs: where object metadata records live */
     bool copy_file_range;      /* copy with copy_file_range(2) (off: some NFS servers hang) */
     bool reflink;              /* try FICLONE first when copying a whole object */
+    struct s3_body_cache *body_cache; /* NULL: GET always reads the mount */
 };
 
 /* [storage] xattrs: auto probes the mount at start; on requires user xattrs

@@ -84,7 +84,7 @@ static struct {
 
 static struct run *cur;
 
-static void model_fail(int line, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void model_fail(int line, const char *fmt, ...)
 {
     va_list ap;
 
@@ -112,7 +112,7 @@ static void model_fail(int line, const char *fmt, ...)
     MCHECK((got) == (want), what ": got %s, want %s", ##__VA_ARGS__, gw_err_name(got),            \
            gw_err_name(want))
 
-static void trace(struct run *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void trace(struct run *r, const char *fmt, ...)
 {
     va_list ap;
 
