@@ -246,6 +246,8 @@ static ssize_t tls_writev(struct node_conn *c, const struct iovec *iov, int n)
             continue;
         }
         code = SSL_get_error(t->ssl, w);
+        /* WANT_READ on a write would need renegotiation, which is off; should it
+         * come, waiting for writability retries until write_timeout at worst. */
         if (code == SSL_ERROR_WANT_WRITE || code == SSL_ERROR_WANT_READ) {
             if (total > 0) {
                 return (ssize_t)total;
