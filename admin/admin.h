@@ -32,6 +32,7 @@ struct adm_opts {
     const char *secret_key;
     const char *region;
     const char *config; /* --config FILE */
+    const char *ca_file; /* --ca-file FILE: the CA that signed an https endpoint */
     bool is_json;
     bool is_admin; /* user create --admin */
     bool is_standby; /* cluster add-node --standby */
@@ -59,6 +60,7 @@ void adm_usage(FILE *f);
 
 /* An endpoint "http://host[:port][/]" split for connecting and signing. */
 struct adm_endpoint {
+    bool is_tls;        /* https:// */
     char host[256];     /* without brackets */
     char port[8];
     char host_hdr[300]; /* the Host header: host[:port] as given */

@@ -19,10 +19,10 @@
 /* Options that take a value, and where it goes. */
 static const char **value_slot(struct adm_opts *o, const char *name)
 {
-    static const char *const names[] = {"endpoint", "access-key", "secret-key",
-                                        "region",   "config",     "owner"};
-    const char **slots[] = {&o->endpoint, &o->access_key, &o->secret_key,
-                            &o->region,   &o->config,     &o->owner};
+    static const char *const names[] = {"endpoint", "access-key", "secret-key", "region",
+                                        "config",   "owner",      "ca-file"};
+    const char **slots[] = {&o->endpoint, &o->access_key, &o->secret_key, &o->region,
+                            &o->config,   &o->owner,      &o->ca_file};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(name, names[i]) == 0) {
@@ -212,6 +212,7 @@ int adm_opts_resolve(struct adm_opts *o, char **envp, char *err, size_t err_cap)
     o->access_key = o->access_key != NULL ? o->access_key : env_get(envp, "UNIGW_ACCESS_KEY");
     o->secret_key = o->secret_key != NULL ? o->secret_key : env_get(envp, "UNIGW_SECRET_KEY");
     o->region = o->region != NULL ? o->region : env_get(envp, "UNIGW_REGION");
+    o->ca_file = o->ca_file != NULL ? o->ca_file : env_get(envp, "UNIGW_CA_FILE");
     rv = read_config(o, envp, err, err_cap);
     if (rv != 0) {
         return rv;
@@ -240,7 +241,8 @@ void adm_opts_free(struct adm_opts *o)
 void adm_usage(FILE *f)
 {
     fputs("usage: unigw-admin [--endpoint URL] [--access-key K] [--secret-key S]\n"
-          "                   [--region R] [--config FILE] [--json] GROUP COMMAND [ARGS]\n"
+          "                   [--region R] [--config FILE] [--ca-file FILE] [--json]\n"
+          "                   GROUP COMMAND [ARGS]\n"
           "\n"
           "  user   create NAME [--admin] | list | show NAME | disable NAME | enable NAME |\n"
           "         delete NAME\n"
@@ -253,6 +255,8 @@ void adm_usage(FILE *f)
           "\n"
           "Endpoint and credentials: flags, else UNIGW_ENDPOINT, UNIGW_ACCESS_KEY,\n"
           "UNIGW_SECRET_KEY, else ~/.config/unigw/admin.conf (endpoint = ..., access_key = ...,\n"
-          "secret_key = ...).  Exit codes: 0 ok, 1 error from the node, 2 usage, 3 connection.\n",
+          "secret_key = ...).  An https:// endpoint is verified against --ca-file (or\n"
+          "UNIGW_CA_FILE), else the system's CAs.\n"
+          "Exit codes: 0 ok, 1 error from the node, 2 usage, 3 connection.\n",
           f);
 }

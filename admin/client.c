@@ -1,5 +1,7 @@
 /* The HTTP/1.1 client of unigw-admin: one request per connection over a
- * plain TCP socket (Connection: close), signed with SigV4.
+ * TCP socket, or TLS for an https:// endpoint (the certificate verified
+ * against --ca-file or the system's CAs, and its name against the host),
+ * Connection: close, signed with SigV4.
  *
  * Happy path: resolve the endpoint -> connect -> write the request -> read
  * until the response is complete (Content-Length, chunked, or the peer's
@@ -17,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "admin.h"
 #include "unigw/err.h"
 
@@ -31,10 +36,14 @@ int adm_endpoint_parse(const char *url, struct adm_endpoint *out)
     size_t n;
 
     memset(out, 0, sizeof *out);
-    if (strncmp(p, "http://", 7) != 0) {
-        return GW_ERR_INVALID_ARGUMENT; /* https needs TLS, which the CLI does not speak */
+    if (strncmp(p, "https://", 8) == 0) {
+        out->is_tls = true;
+        p += 8;
+    } else if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    } else {
+        return GW_ERR_INVALID_ARGUMENT;
     }
-    p += 7;
     end = p + strcspn(p, "/?#");
     if (end == p || (size_t)(end - p) >= sizeof out->host_hdr || (*end != '\0' && strcmp(end, "/") != 0)) {
         return GW_ERR_INVALID_ARGUMENT;
@@ -60,7 +69,7 @@ int adm_endpoint_parse(const char *url, struct adm_endpoint *out)
         return GW_ERR_INVALID_ARGUMENT;
     }
     if (colon == NULL) {
-        strcpy(out->port, "80");
+        strcpy(out->port, out->is_tls ? "443" : "80");
         return GW_OK;
     }
     n = (size_t)(end - colon - 1);
@@ -141,10 +150,84 @@ static int build_request(const struct adm_opts *o, const struct adm_endpoint *ep
     return rv;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+/* The connection: a socket, with TLS on it for https. */
+struct adm_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+static void conn_close(struct adm_conn *c)
+{
+    if (c->ssl != NULL) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    SSL_CTX_free(c->ctx);
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+}
+
+/* TLS 1.2+ over @c->fd, the peer's certificate checked against @ca_file
+ * (NULL: the system's CAs) and @host. */
+static int conn_tls(struct adm_conn *c, const struct adm_endpoint *ep, const char *ca_file,
+                    char *err, size_t err_cap)
+{
+    unsigned long e;
+
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL || !SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION)) {
+        snprintf(err, err_cap, "TLS: cannot make a client context");
+        return GW_ERR_IO;
+    }
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if ((ca_file != NULL ? SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL)
+                         : SSL_CTX_set_default_verify_paths(c->ctx)) != 1) {
+        snprintf(err, err_cap, "TLS: cannot load the CA file %s", ca_file ? ca_file : "(system)");
+        return GW_ERR_IO;
+    }
+    c->ssl = SSL_new(c->ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1 || SSL_set1_host(c->ssl, ep->host) != 1) {
+        snprintf(err, err_cap, "TLS: cannot set up the connection");
+        return GW_ERR_IO;
+    }
+    SSL_set_tlsext_host_name(c->ssl, ep->host);
+    if (SSL_connect(c->ssl) != 1) {
+        e = ERR_get_error();
+        snprintf(err, err_cap, "TLS handshake with %s failed: %s", ep->host_hdr,
+                 e != 0 ? ERR_reason_error_string(e) : "connection closed");
+        return GW_ERR_IO;
+    }
+    return GW_OK;
+}
+
+static ssize_t conn_send(struct adm_conn *c, const char *p, size_t n)
+{
+    if (c->ssl != NULL) {
+        int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+        return w > 0 ? w : -1;
+    }
+    return send(c->fd, p, n, MSG_NOSIGNAL);
+}
+
+/* Bytes read, 0 at the end of the stream, -1 on an error. */
+static ssize_t conn_recv(struct adm_conn *c, char *p, size_t n)
+{
+    if (c->ssl != NULL) {
+        int r = SSL_read(c->ssl, p, (int)n);
+        if (r > 0) {
+            return r;
+        }
+        return SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+    }
+    return recv(c->fd, p, n, 0);
+}
+
+static bool write_all(struct adm_conn *c, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = conn_send(c, p, n);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -158,14 +241,15 @@ static bool write_all(int fd, const char *p, size_t n)
 }
 
 /* Read until the response parses complete. */
-static int read_response(int fd, int *status, struct gw_buf *body, char *err, size_t err_cap)
+static int read_response(struct adm_conn *c, int *status, struct gw_buf *body, char *err,
+                         size_t err_cap)
 {
     struct gw_buf raw = GW_BUF_INIT;
     char chunk[16384];
     int rv = GW_ERR_AGAIN;
 
     while (rv == GW_ERR_AGAIN) {
-        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        ssize_t n = conn_recv(c, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -193,28 +277,33 @@ static int read_response(int fd, int *status, struct gw_buf *body, char *err, si
 int adm_http(const struct adm_opts *o, const char *method, const char *path, const char *body,
              size_t body_len, int *status, struct gw_buf *resp, char *err, size_t err_cap)
 {
+    struct adm_conn c = {-1, NULL, NULL};
     struct adm_endpoint ep;
     struct gw_buf req = GW_BUF_INIT;
-    int fd;
     int rv = adm_endpoint_parse(o->endpoint, &ep);
 
     if (rv != 0) {
-        snprintf(err, err_cap, "bad endpoint '%s' (want http://HOST[:PORT])", o->endpoint);
+        snprintf(err, err_cap, "bad endpoint '%s' (want http[s]://HOST[:PORT])", o->endpoint);
         return GW_ERR_IO;
     }
-    fd = dial(&ep, err, err_cap);
-    if (fd < 0) {
+    c.fd = dial(&ep, err, err_cap);
+    if (c.fd < 0) {
         return GW_ERR_IO;
     }
-    rv = build_request(o, &ep, method, path, body, body_len, &req);
-    if (rv == 0 && !write_all(fd, req.data, req.len)) {
+    if (ep.is_tls) {
+        rv = conn_tls(&c, &ep, o->ca_file, err, err_cap);
+    }
+    if (rv == 0) {
+        rv = build_request(o, &ep, method, path, body, body_len, &req);
+    }
+    if (rv == 0 && !write_all(&c, req.data, req.len)) {
         snprintf(err, err_cap, "sending the request: %s", strerror(errno));
         rv = GW_ERR_IO;
     }
     if (rv == 0) {
-        rv = read_response(fd, status, resp, err, err_cap);
+        rv = read_response(&c, status, resp, err, err_cap);
     }
-    close(fd);
+    conn_close(&c);
     gw_buf_free(&req);
     return rv;
 }

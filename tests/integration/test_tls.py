@@ -132,6 +132,28 @@ def test_boto3_refuses_without_the_ca(tgw):
         s3.list_buckets()
 
 
+def test_admin_cli_over_https(tgw, pki):
+    """unigw-admin speaks https: verified against --ca-file (or UNIGW_CA_FILE); without the
+    CA the handshake fails (exit 3, nothing changed)."""
+    admin = os.path.join(os.path.dirname(util.unigw_bin()), "unigw-admin")
+    base = [admin, "--endpoint", tgw.endpoint, "--access-key", tgw.access_key,
+            "--secret-key", tgw.secret_key]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tgw.client_dir}
+    name = "tlsuser" + util.random_key(5).lower()
+    p = subprocess.run(base + ["--ca-file", pki["ca"], "user", "create", name],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    p = subprocess.run(base + ["--json", "user", "list"], capture_output=True, text=True,
+                       env=dict(env, UNIGW_CA_FILE=pki["ca"]), timeout=60)
+    assert p.returncode == 0 and name in {u["name"] for u in json.loads(p.stdout)["users"]}
+    p = subprocess.run(base + ["user", "delete", name], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.returncode == 3 and "TLS handshake" in p.stderr, p.stderr
+    p = subprocess.run(base + ["--ca-file", pki["ca"], "user", "delete", name],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+
+
 def test_awscli_with_ca_bundle(tgw, pki, tmp_path):
     env = tgw.client_env()
     bucket = util.unique_bucket("tls")

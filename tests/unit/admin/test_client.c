@@ -37,13 +37,20 @@ static void endpoint_good(void **state)
     assert_string_equal(ep.host, "::1");
     assert_string_equal(ep.port, "8080");
     assert_string_equal(ep.host_hdr, "[::1]:8080");
+    assert_false(ep.is_tls);
+    assert_int_equal(adm_endpoint_parse("https://gw.example", &ep), GW_OK);
+    assert_true(ep.is_tls);
+    assert_string_equal(ep.port, "443");
+    assert_int_equal(adm_endpoint_parse("https://127.0.0.1:9443/", &ep), GW_OK);
+    assert_true(ep.is_tls);
+    assert_string_equal(ep.port, "9443");
 }
 
-/* If an endpoint is not plain http://host[:port][/], then it is refused. */
+/* If an endpoint is not http[s]://host[:port][/], then it is refused. */
 static void endpoint_bad(void **state)
 {
     static const char *const bad[] = {
-        "https://h:1", "h:1",         "http://",        "http://:80",   "http://h:",
+        "https://",    "h:1",         "http://",        "http://:80",   "http://h:",
         "http://h:0",  "http://h:99999", "http://h:8x", "http://h/path", "http://[::1",
         "http://[::1]x", "http://h?x", "ftp://h",
     };
@@ -213,6 +220,10 @@ static void http_refused(void **state)
                      GW_ERR_IO);
     assert_non_null(strstr(err, "cannot connect"));
     o.endpoint = "https://127.0.0.1:1";
+    assert_int_equal(adm_http(&o, "GET", "/", NULL, 0, &status, &body, err, sizeof err),
+                     GW_ERR_IO);
+    assert_non_null(strstr(err, "cannot connect"));
+    o.endpoint = "ftp://127.0.0.1:1";
     assert_int_equal(adm_http(&o, "GET", "/", NULL, 0, &status, &body, err, sizeof err),
                      GW_ERR_IO);
     assert_non_null(strstr(err, "bad endpoint"));
