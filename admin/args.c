@@ -251,7 +251,7 @@ void adm_usage(FILE *f)
           "         set-owner NAME USER\n"
           "  policy get BUCKET | set BUCKET FILE (- for stdin) | delete BUCKET\n"
           "  cluster status | add-node ID RAFT_ADDRESS [--standby] | remove-node ID |\n"
-          "         transfer-leader [ID]\n"
+          "         transfer-leader [ID] | finalize-upgrade\n"
           "\n"
           "Endpoint and credentials: flags, else UNIGW_ENDPOINT, UNIGW_ACCESS_KEY,\n"
           "UNIGW_SECRET_KEY, else ~/.config/unigw/admin.conf (endpoint = ..., access_key = ...,\n"

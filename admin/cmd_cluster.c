@@ -1,9 +1,11 @@
-/* unigw-admin cluster status|add-node|remove-node|transfer-leader.
+/* unigw-admin cluster status|add-node|remove-node|transfer-leader|finalize-upgrade.
  *
  * Any node takes these: a follower forwards membership changes to the leader itself, so the
  * CLI needs only one S3 endpoint.  "status" shows what the answering node knows: its own
  * term, commit and applied index and version, and for every member the id, Raft address,
- * role, leader mark and whether its Raft port accepts a connection (see node/admin_api.h). */
+ * role, leader mark, registered version and feature levels, and whether its Raft port
+ * accepts a connection (see node/admin_api.h), then the cluster's active feature level.
+ * "finalize-upgrade" raises that level to the highest every voter supports. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,20 +37,30 @@ static bool parse_id(const char *s, json_int_t *out)
     return true;
 }
 
-static const char *const status_head[] = {"ID",    "RAFT_ADDRESS", "ROLE",    "LEADER", "TERM",
-                                          "COMMIT", "APPLIED",     "VERSION", "REACHABLE"};
+#define STATUS_COLS 10
+
+static const char *const status_head[STATUS_COLS] = {
+    "ID",      "RAFT_ADDRESS", "ROLE",    "LEADER", "TERM", "COMMIT",
+    "APPLIED", "VERSION",      "LEVELS", "REACHABLE"};
 
 static void member_row(struct adm_table *t, json_t *m)
 {
-    char b[9][32];
-    const char *keys[] = {"id",           "raft_address", "role",    "leader",   "term",
-                          "commit_index", "applied_index", "version", "reachable"};
-    const char *cells[9];
+    char b[STATUS_COLS][72];
+    const char *keys[STATUS_COLS] = {"id",           "raft_address",  "role",    "leader",
+                                     "term",         "commit_index", "applied_index",
+                                     "version",      "max_level",    "reachable"};
+    const char *cells[STATUS_COLS];
+    json_t *lo = json_object_get(m, "min_level"), *hi = json_object_get(m, "max_level");
 
-    for (size_t i = 0; i < 9; i++) {
+    for (size_t i = 0; i < STATUS_COLS; i++) {
         cells[i] = adm_json_text(json_object_get(m, keys[i]), b[i], sizeof b[i]);
     }
     cells[3] = json_is_true(json_object_get(m, "leader")) ? "*" : "";
+    if (json_is_integer(lo) && json_is_integer(hi)) {
+        snprintf(b[8], sizeof b[8], "%lld-%lld", (long long)json_integer_value(lo),
+                 (long long)json_integer_value(hi));
+        cells[8] = b[8];
+    }
     adm_table_row(t, cells);
 }
 
@@ -69,11 +81,14 @@ static void print_status(struct adm_ctx *c, json_t *j)
                   json_is_integer(leader) ? "at " : "",
                   json_is_integer(leader) ? json_string_value(json_object_get(j, "leader_address"))
                                           : "");
-    adm_table_init(&t, 9, status_head);
+    adm_table_init(&t, STATUS_COLS, status_head);
     json_array_foreach(json_object_get(j, "members"), i, m) {
         member_row(&t, m);
     }
     adm_table_print(&t, &out);
+    gw_buf_printf(&out, "feature level %s (this node supports up to %s)\n",
+                  adm_json_text(json_object_get(j, "feature_level"), b[0], sizeof b[0]),
+                  adm_json_text(json_object_get(j, "feature_level_max"), b[1], sizeof b[1]));
     fwrite(out.data, 1, out.len, c->out);
     gw_buf_free(&out);
     adm_table_free(&t);
@@ -94,6 +109,9 @@ static void print_change(struct adm_ctx *c, json_t *j)
     } else if (json_object_get(j, "removed") != NULL) {
         fprintf(c->out, "node %lld removed\n",
                 (long long)json_integer_value(json_object_get(j, "removed")));
+    } else if (json_object_get(j, "feature_level") != NULL) {
+        fprintf(c->out, "feature level %lld\n",
+                (long long)json_integer_value(json_object_get(j, "feature_level")));
     } else if (json_is_integer(leader)) {
         fprintf(c->out, "leadership transferred: node %lld leads\n",
                 (long long)json_integer_value(leader));
@@ -154,9 +172,11 @@ int adm_cmd_cluster(struct adm_ctx *c)
     } else if (strcmp(cmd, "transfer-leader") == 0 && o->n_args == 1 &&
                parse_id(o->args[0], &id)) {
         code = change(c, "POST", "/admin/v1/cluster/transfer", json_pack("{s:I}", "id", id));
+    } else if (strcmp(cmd, "finalize-upgrade") == 0 && o->n_args == 0) {
+        code = change(c, "POST", "/admin/v1/cluster/finalize-upgrade", NULL);
     } else {
         code = usage_error(c, "status | add-node ID RAFT_ADDRESS [--standby] | "
-                              "remove-node ID | transfer-leader [ID]");
+                              "remove-node ID | transfer-leader [ID] | finalize-upgrade");
     }
     gw_buf_free(&path);
     return code;

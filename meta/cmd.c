@@ -91,7 +91,38 @@ static const struct cmd_desc descs[META_CMD__MAX + 1] = {
     [META_CMD_TAGS_DROP] = {1, 3, {STR(tags_drop.bucket, META_NAME_MAX),
                                    STR(tags_drop.key, META_OBJKEY_MAX),
                                    STR(tags_drop.object_id, META_NAME_MAX)}},
+    [META_CMD_MEMBER_REGISTER] = {1, 4, {U64(member_register.node_id),
+                                         U32(member_register.min_level),
+                                         U32(member_register.max_level),
+                                         STR(member_register.version, META_VERSION_MAX)}},
+    [META_CMD_CLUSTER_FINALIZE] = {1, 1, {STR(cluster_finalize.voters,
+                                              8 * META_VOTERS_MAX)}},
 };
+
+/* The feature level each command type needs.  Every type so far shipped in
+ * the first release, level 1 (tags_drop, member_register and cluster_finalize
+ * included).  A type or version added later gets the level that introduces it
+ * (a new version of a type: a per-version row), and the proposer refuses it
+ * until the cluster is finalized at that level. */
+static const uint32_t min_levels[META_CMD__MAX + 1] = {
+    [META_CMD_USER_CREATE] = 1,       [META_CMD_USER_SET_DISABLED] = 1,
+    [META_CMD_USER_DELETE] = 1,       [META_CMD_KEY_CREATE] = 1,
+    [META_CMD_KEY_DELETE] = 1,        [META_CMD_BUCKET_CREATE] = 1,
+    [META_CMD_BUCKET_DELETE] = 1,     [META_CMD_BUCKET_SET_OWNER] = 1,
+    [META_CMD_POLICY_PUT] = 1,        [META_CMD_POLICY_DELETE] = 1,
+    [META_CMD_TAGS_PUT] = 1,          [META_CMD_TAGS_DELETE] = 1,
+    [META_CMD_UPLOAD_CREATE] = 1,     [META_CMD_PART_PUT] = 1,
+    [META_CMD_UPLOAD_CLAIM] = 1,      [META_CMD_UPLOAD_FINISH] = 1,
+    [META_CMD_UPLOAD_ABORT] = 1,      [META_CMD_BUCKET_TAGS_PUT] = 1,
+    [META_CMD_BUCKET_TAGS_DELETE] = 1, [META_CMD_NOOP] = 1,
+    [META_CMD_TAGS_DROP] = 1,         [META_CMD_MEMBER_REGISTER] = 1,
+    [META_CMD_CLUSTER_FINALIZE] = 1,
+};
+
+uint32_t meta_cmd_min_level(uint16_t type)
+{
+    return type <= META_CMD__MAX ? min_levels[type] : 0;
+}
 
 #undef STR
 #undef BOOL
@@ -120,6 +151,8 @@ static const char *const type_names[META_CMD__MAX + 1] = {
     [META_CMD_BUCKET_TAGS_DELETE] = "bucket_tags_delete",
     [META_CMD_NOOP] = "noop",
     [META_CMD_TAGS_DROP] = "tags_drop",
+    [META_CMD_MEMBER_REGISTER] = "member_register",
+    [META_CMD_CLUSTER_FINALIZE] = "cluster_finalize",
 };
 
 const char *meta_cmd_type_name(uint16_t type)
@@ -503,4 +536,35 @@ int meta_cmd_hdr_init(struct meta_cmd_hdr *h, uint64_t now_ms, struct gw_str use
 int meta_nonce_make(uint8_t nonce[META_NONCE_LEN])
 {
     return RAND_bytes(nonce, META_NONCE_LEN) == 1 ? GW_OK : GW_ERR_INTERNAL;
+}
+
+int meta_cmd_member_register(struct gw_buf *out, const struct meta_cmd_hdr *h, uint64_t node_id,
+                             uint32_t min_level, uint32_t max_level, struct gw_str version)
+{
+    struct meta_cmd c = cmd_make(META_CMD_MEMBER_REGISTER, h);
+
+    c.u.member_register.node_id = node_id;
+    c.u.member_register.min_level = min_level;
+    c.u.member_register.max_level = max_level;
+    c.u.member_register.version = version;
+    return meta_cmd_encode(out, &c);
+}
+
+int meta_cmd_cluster_finalize(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                              const uint64_t *voters, size_t n_voters)
+{
+    struct meta_cmd c = cmd_make(META_CMD_CLUSTER_FINALIZE, h);
+    struct gw_buf ids = GW_BUF_INIT;
+    int rv;
+
+    if (n_voters > META_VOTERS_MAX) {
+        return GW_ERR_INVALID_ARGUMENT;
+    }
+    for (size_t i = 0; i < n_voters; i++) {
+        gw_buf_put_u64(&ids, voters[i]);
+    }
+    c.u.cluster_finalize.voters = gw_buf_str(&ids);
+    rv = meta_cmd_encode(out, &c);
+    gw_buf_free(&ids);
+    return rv;
 }

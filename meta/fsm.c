@@ -189,6 +189,9 @@ static int dispatch(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int 
     case META_CMD_BUCKET_TAGS_PUT:
     case META_CMD_BUCKET_TAGS_DELETE:
         return meta__bucket_tag_apply(m, txn, c, result);
+    case META_CMD_MEMBER_REGISTER:
+    case META_CMD_CLUSTER_FINALIZE:
+        return meta__member_apply(m, txn, c, result);
     case META_CMD_NOOP:
         *result = GW_OK;
         return GW_OK;

@@ -21,6 +21,7 @@ int meta__policy_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, i
 int meta__tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result);
 int meta__mpu_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result);
 int meta__bucket_tag_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result);
+int meta__member_apply(struct meta *m, MDB_txn *txn, const struct meta_cmd *c, int *result);
 
 /* Used by user deletion: drop every access key of @user. */
 int meta__key_delete_user(struct meta *m, MDB_txn *txn, struct gw_str user);

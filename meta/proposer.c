@@ -85,9 +85,14 @@ static int local_propose(struct meta_proposer *p, const struct gw_buf *cmd, meta
 {
     struct meta_local_proposer *lp = p->data;
     struct meta_local_op *op;
+    int rv;
 
     if (lp->closing) {
         return GW_ERR_CANCELED;
+    }
+    rv = meta_cmd_level_check(lp->m, cmd->data, cmd->len);
+    if (rv != 0) {
+        return rv;
     }
     op = gw_calloc(1, sizeof *op);
     gw_buf_append(&op->cmd, cmd->data, cmd->len);

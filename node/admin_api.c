@@ -553,19 +553,39 @@ static json_t *own_u64(bool is_self, uint64_t v)
     return is_self ? json_integer((json_int_t)v) : json_null();
 }
 
-static json_t *member_json(const struct repl_status *st, size_t i, bool reach)
+/* The registered record of member @id in @reg (NULL: not registered yet). */
+static const struct meta_member *member_reg(const struct meta_member *reg, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reg[i].node_id == id) {
+            return &reg[i];
+        }
+    }
+    return NULL;
+}
+
+static json_t *level_json(const struct meta_member *r, bool is_max)
+{
+    return r != NULL ? json_integer(is_max ? r->max_level : r->min_level) : json_null();
+}
+
+/* @r: the member's record in the members db (its version and levels), or NULL. */
+static json_t *member_json(const struct repl_status *st, size_t i, bool reach,
+                           const struct meta_member *r)
 {
     const struct repl_member *mb = &st->members[i];
     bool is_self = mb->id == st->id;
+    const char *version = r != NULL ? r->version : is_self ? UNIGW_VERSION : NULL;
 
-    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:s?, s:o, s:o, s:o, s:s?, s:b}", "id",
+    return json_pack("{s:I, s:s, s:s, s:b, s:b, s:s?, s:o, s:o, s:o, s:s?, s:o, s:o, s:b}", "id",
                      (json_int_t)mb->id, "raft_address", mb->addr, "role", role_name(mb->role),
                      "leader", mb->id == st->leader_id && st->leader_id != 0, "self", is_self,
                      "state", is_self ? state_name(st->state) : NULL, "term",
                      own_u64(is_self, st->term), "commit_index",
                      own_u64(is_self, st->commit_index), "applied_index",
-                     own_u64(is_self, st->applied_index), "version",
-                     is_self ? UNIGW_VERSION : NULL, "reachable", reach);
+                     own_u64(is_self, st->applied_index), "version", version, "min_level",
+                     level_json(r, false), "max_level", level_json(r, true), "reachable",
+                     reach);
 }
 
 static void probe_done_cb(struct gw_pool_job *job)
@@ -573,11 +593,24 @@ static void probe_done_cb(struct gw_pool_job *job)
     struct adm_op *o = job->data;
     const struct repl_status *st = o->cl_status;
     json_t *arr = json_array();
+    struct meta_member *reg = NULL;
+    size_t n_reg = 0;
+    uint32_t level = 0;
     json_t *j;
 
-    for (size_t i = 0; i < st->n_members; i++) {
-        json_array_append_new(arr, member_json(st, i, o->cl_reach[i]));
+    if (meta_member_list(o->adm->meta, &reg, &n_reg) != 0 ||
+        meta_level_active(o->adm->meta, &level) != 0) {
+        json_decref(arr);
+        gw_free(reg);
+        node__adm_respond_rv(o, GW_ERR_INTERNAL);
+        return;
     }
+    for (size_t i = 0; i < st->n_members; i++) {
+        const struct meta_member *r = member_reg(reg, n_reg, st->members[i].id);
+
+        json_array_append_new(arr, member_json(st, i, o->cl_reach[i], r));
+    }
+    gw_free(reg);
     j = json_pack("{s:I, s:s, s:s, s:b, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "id",
                   (json_int_t)st->id, "raft_address", st->addr, "state", state_name(st->state),
                   "leader_ready", st->is_leader_ready, "leader_id",
@@ -587,6 +620,8 @@ static void probe_done_cb(struct gw_pool_job *job)
                   (json_int_t)st->last_index, "applied_index", (json_int_t)st->applied_index,
                   "no_leader_ms", (json_int_t)st->no_leader_ms, "version", UNIGW_VERSION,
                   "members", arr);
+    json_object_set_new(j, "feature_level", json_integer(level));
+    json_object_set_new(j, "feature_level_max", json_integer(META_LEVEL_MAX));
     node__adm_respond_json(o, 200, j);
 }
 
@@ -752,6 +787,80 @@ static void leader_transfer(struct adm_op *o)
     change_submit(o);
 }
 
+/* Why finalize was refused, naming the voters that hold it back. */
+static void finalize_refused(struct adm_op *o)
+{
+    struct meta_member *reg = NULL;
+    const struct meta_member *r;
+    const struct repl_status *st = o->cl_status;
+    char why[1024] = "";
+    size_t n_reg = 0, len = 0;
+
+    (void)meta_member_list(o->adm->meta, &reg, &n_reg);
+    for (size_t i = 0; i < st->n_members && len < sizeof why; i++) {
+        if (st->members[i].role != REPL_ROLE_VOTER) {
+            continue;
+        }
+        r = member_reg(reg, n_reg, st->members[i].id);
+        len += (size_t)snprintf(why + len, sizeof why - len, "%s node %llu: %s",
+                                len == 0 ? "" : ";", (unsigned long long)st->members[i].id,
+                                r != NULL ? r->version : "not registered");
+        if (r != NULL && len < sizeof why) {
+            len += (size_t)snprintf(why + len, sizeof why - len, " levels %u-%u",
+                                    r->min_level, r->max_level);
+        }
+    }
+    gw_free(reg);
+    node__adm_respond_err(o, 409, "UpgradeNotReady",
+                          "Not every voter supports a level at or above the active one (or one "
+                          "has not registered yet): upgrade or restart them first.%s",
+                          why);
+}
+
+static void finalized_cb(void *arg, int rv, int result)
+{
+    struct adm_op *o = arg;
+    uint32_t level = 0;
+
+    rv = node__adm_result(rv, result);
+    if (rv == GW_ERR_PRECONDITION_FAILED) {
+        finalize_refused(o);
+    } else if (rv == GW_ERR_NOT_LEADER) {
+        respond_no_leader(o);
+    } else if (rv != 0) {
+        node__adm_respond_rv(o, rv);
+    } else if (meta_level_active(o->adm->meta, &level) != 0) {
+        node__adm_respond_rv(o, GW_ERR_INTERNAL);
+    } else {
+        node__adm_respond_json(o, 200, json_pack("{s:I}", "feature_level", (json_int_t)level));
+    }
+}
+
+/* POST cluster/finalize-upgrade: raise the active feature level to the highest every
+ * voter (of this node's view of the configuration) supports. */
+static void finalize_upgrade(struct adm_op *o)
+{
+    uint64_t voters[REPL_MEMBERS_MAX];
+    struct meta_cmd_hdr h;
+    size_t n = 0;
+    int rv;
+
+    o->cl_status = gw_arena_zalloc(o->x->arena, sizeof *o->cl_status);
+    repl_status_get(o->adm->repl, o->cl_status);
+    for (size_t i = 0; i < o->cl_status->n_members && n < META_VOTERS_MAX; i++) {
+        if (o->cl_status->members[i].role == REPL_ROLE_VOTER) {
+            voters[n++] = o->cl_status->members[i].id;
+        }
+    }
+    rv = node__adm_hdr_make(o, &h);
+    if (rv == 0) {
+        rv = meta_cmd_cluster_finalize(&o->cmd, &h, voters, n);
+    }
+    GW_LOG(GW_LOG_INFO, "admin", "req=%s cluster finalize-upgrade voters=%zu rv=%s",
+           o->x->req.request_id, n, gw_err_name(rv));
+    node__adm_propose(o, rv, finalized_cb);
+}
+
 void node__adm_cluster_route(struct adm_op *o, struct gw_str m)
 {
     struct gw_str sub = o->n_seg >= 2 ? o->seg[1] : GW_STR("");
@@ -764,6 +873,9 @@ void node__adm_cluster_route(struct adm_op *o, struct gw_str m)
         member_remove(o);
     } else if (o->n_seg == 2 && gw_str_eq_c(sub, "transfer") && gw_str_eq_c(m, "POST")) {
         leader_transfer(o);
+    } else if (o->n_seg == 2 && gw_str_eq_c(sub, "finalize-upgrade") &&
+               gw_str_eq_c(m, "POST")) {
+        finalize_upgrade(o);
     } else {
         node__adm_respond_err(o, 404, "NoSuchRoute", "No admin route for %.*s %.*s.", (int)m.len,
                               m.p, (int)o->x->req.target.len, o->x->req.target.p);

@@ -133,6 +133,7 @@ int node_repl_start(const struct node_config *cfg, uv_loop_t *loop, struct meta 
     rc.heartbeat_timeout_ms = (uint32_t)cfg->cluster.heartbeat_timeout;
     rc.snapshot_threshold = cfg->cluster.snapshot_threshold;
     rc.snapshot_trailing = cfg->cluster.snapshot_trailing;
+    rc.version = UNIGW_VERSION;
     rv = repl_create(loop, m, &rc, out);
     if (rv == 0) {
         rv = repl_start(*out);

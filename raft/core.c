@@ -229,6 +229,7 @@ void repl__core_tick(struct repl_core *c)
     state_poll(c);
     repl__read_tick(c);
     waits_run(c);
+    repl__register_tick(c);
 }
 
 void repl__core_close(struct repl_core *c)

@@ -89,6 +89,11 @@ struct repl_core {
     repl_change_cb change_cb;
     void *change_arg;
     struct repl__wait change_wait;
+    /* Member registration (register.c): "" disables it (unit tests of the core). */
+    char reg_version[META_VERSION_MAX + 1];
+    bool is_registered;
+    bool is_reg_busy;
+    uint64_t reg_retry_ms;
 };
 
 /* core.c */
@@ -130,6 +135,11 @@ int repl__core_read_index(struct repl_core *c, repl__index_cb cb, void *arg);
 int repl__core_read(struct repl_core *c, repl_read_cb cb, void *arg);
 void repl__read_tick(struct repl_core *c);
 void repl__read_fail(struct repl_core *c, int rv);
+
+/* register.c: register this node (@version, META_LEVEL_MIN..MAX) in the members db once
+ * a leader is known; called by the tick. */
+void repl__register_init(struct repl_core *c, const char *version);
+void repl__register_tick(struct repl_core *c);
 
 /* members.c */
 int repl__member_add(struct repl_core *c, uint64_t id, const char *addr, bool as_voter,

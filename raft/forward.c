@@ -13,7 +13,11 @@
  * connects.  A 100 ms timer fails requests older than the forward timeout with
  * GW_ERR_SLOW_DOWN; a connection error fails every pending request with GW_ERR_NOT_LEADER
  * (the outcome of a proposal is unknown then: the client's retry carries the same request
- * id and meta deduplicates it).  Replies are authenticated like requests. */
+ * id and meta deduplicates it).  Replies are authenticated like requests.
+ *
+ * Versions (forward.h): a request of a newer version is answered with VERSION_REPLY, not
+ * a closed connection; the client then speaks the highest version both read on that
+ * connection and resends the request, which it keeps encoded until the reply. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,10 +50,12 @@ void repl__msg_encode(struct gw_buf *out, const void *secret, size_t secret_len,
     uint32_t body_len;
 
     gw_buf_put_u32(out, 0); /* patched below */
-    gw_buf_put_u8(out, REPL_MSG_VERSION);
+    gw_buf_put_u8(out, m->version != 0 ? m->version : REPL_MSG_VERSION);
     gw_buf_put_u8(out, m->type);
     gw_buf_put_u64(out, m->seq);
-    if (m->type == REPL_MSG_PROPOSE) {
+    if (m->type == REPL_MSG_VERSION_REPLY) {
+        gw_buf_put_u8(out, m->max_version);
+    } else if (m->type == REPL_MSG_PROPOSE) {
         gw_buf_put_bytes(out, m->cmd);
     } else if (m->type == REPL_MSG_PROPOSE_REPLY || m->type == REPL_MSG_READ_REPLY) {
         gw_buf_put_u8(out, m->status);
@@ -112,10 +118,17 @@ static int body_decode(const void *p, size_t len, struct repl__msg *out)
     gw_reader_u8(&r, &version);
     gw_reader_u8(&r, &out->type);
     gw_reader_u64(&r, &out->seq);
-    if (r.failed || version != REPL_MSG_VERSION) {
+    out->version = version;
+    if (r.failed || version < REPL_MSG_VERSION_MIN) {
         return GW_ERR_CORRUPT;
     }
+    if (version > REPL_MSG_VERSION) {
+        return GW_ERR_TOO_NEW; /* the header is the same in every version */
+    }
     switch (out->type) {
+    case REPL_MSG_VERSION_REPLY:
+        gw_reader_u8(&r, &out->max_version);
+        break;
     case REPL_MSG_PROPOSE:
         gw_reader_bytes(&r, &out->cmd);
         break;
@@ -250,6 +263,7 @@ struct repl__fwd_conn {
     struct repl__fwd *f;
     struct gw_buf in;
     int n_pending;   /* core requests whose reply has not been produced yet */
+    bool is_version_logged;
     bool is_closing;
     bool is_closed;
     struct repl__fwd_conn *next;
@@ -258,6 +272,7 @@ struct repl__fwd_conn {
 struct srv_req {
     struct repl__fwd_conn *conn;
     uint64_t seq;
+    uint8_t version; /* of the request: its reply is encoded at it */
 };
 
 static void conn_maybe_free(struct repl__fwd_conn *c)
@@ -309,7 +324,7 @@ static void conn_reply(struct repl__fwd_conn *c, const struct repl__msg *m)
 static void srv_applied_cb(void *arg, int rv, int result, uint64_t index)
 {
     struct srv_req *sr = arg;
-    struct repl__msg m = {.type = REPL_MSG_PROPOSE_REPLY, .seq = sr->seq, .index = index};
+    struct repl__msg m = {.version = sr->version, .type = REPL_MSG_PROPOSE_REPLY, .seq = sr->seq, .index = index};
 
     m.status = repl__status_from_err(rv);
     m.result = rv == GW_OK ? result : GW_OK;
@@ -322,7 +337,7 @@ static void srv_applied_cb(void *arg, int rv, int result, uint64_t index)
 static void srv_read_cb(void *arg, int rv, uint64_t index)
 {
     struct srv_req *sr = arg;
-    struct repl__msg m = {.type = REPL_MSG_READ_REPLY, .seq = sr->seq, .index = index};
+    struct repl__msg m = {.version = sr->version, .type = REPL_MSG_READ_REPLY, .seq = sr->seq, .index = index};
 
     m.status = repl__status_from_err(rv);
     sr->conn->n_pending--;
@@ -334,7 +349,7 @@ static void srv_read_cb(void *arg, int rv, uint64_t index)
 static void srv_change_cb(void *arg, int rv)
 {
     struct srv_req *sr = arg;
-    struct repl__msg m = {.type = REPL_MSG_CHANGE_REPLY, .seq = sr->seq, .result = rv};
+    struct repl__msg m = {.version = sr->version, .type = REPL_MSG_CHANGE_REPLY, .seq = sr->seq, .result = rv};
 
     m.status = repl__status_from_err(rv);
     sr->conn->n_pending--;
@@ -363,6 +378,7 @@ static void conn_dispatch(struct repl__fwd_conn *c, const struct repl__msg *m)
 
     sr->conn = c;
     sr->seq = m->seq;
+    sr->version = m->version;
     if (m->type == REPL_MSG_PROPOSE) {
         rv = repl__core_apply(c->f->core, m->cmd.p, m->cmd.len, srv_applied_cb, sr);
     } else if (m->type == REPL_MSG_CHANGE) {
@@ -383,6 +399,22 @@ static void conn_dispatch(struct repl__fwd_conn *c, const struct repl__msg *m)
     }
 }
 
+/* An authentic request of a version this node cannot read: say which it reads, keep the
+ * connection (the sender resends at a version both read). */
+static void conn_version_reply(struct repl__fwd_conn *c, const struct repl__msg *req)
+{
+    struct repl__msg m = {.version = REPL_MSG_VERSION_MIN, .type = REPL_MSG_VERSION_REPLY,
+                          .seq = req->seq, .max_version = REPL_MSG_VERSION};
+
+    if (!c->is_version_logged) {
+        c->is_version_logged = true;
+        GW_LOG(GW_LOG_WARN, "raft", "rpc: a peer speaks RPC version %u, this node reads up "
+               "to %u: asked it to speak %u (this node is older)", req->version,
+               REPL_MSG_VERSION, REPL_MSG_VERSION);
+    }
+    conn_reply(c, &m);
+}
+
 static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct repl__fwd_conn *c = s->data;
@@ -399,6 +431,11 @@ static void conn_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         rv = repl__msg_decode(c->in.data, c->in.len, c->f->secret, c->f->secret_len, &m, &used);
         if (rv == GW_ERR_AGAIN) {
             break;
+        }
+        if (rv == GW_ERR_TOO_NEW) {
+            conn_version_reply(c, &m);
+            gw_buf_consume(&c->in, used);
+            continue;
         }
         if (rv != 0 || (m.type != REPL_MSG_PROPOSE && m.type != REPL_MSG_READ &&
                         m.type != REPL_MSG_CHANGE)) {
@@ -442,6 +479,8 @@ struct fwd_req {
     repl_change_cb ccb;
     void *arg;
     uint64_t deadline_ms;
+    struct repl__msg msg; /* the request, kept to resend it at an older version ... */
+    struct gw_buf data;   /* ... with its command or address (msg's views point here) */
     struct fwd_req *next;
 };
 
@@ -452,6 +491,8 @@ struct repl__fwd_client {
     char addr[REPL_ADDR_MAX];
     bool is_connected;
     bool is_closing;
+    bool is_version_logged;
+    uint8_t version; /* the RPC version spoken on this connection */
     struct gw_buf in;
     struct gw_buf out; /* frames queued until connected */
     struct fwd_req *reqs;
@@ -470,6 +511,7 @@ static void req_finish(struct fwd_req *r, int rv, const struct repl__msg *m)
     } else {
         r->icb(r->arg, rv, m != NULL ? m->index : 0);
     }
+    gw_buf_free(&r->data);
     gw_free(r);
 }
 
@@ -516,6 +558,44 @@ static void client_close(struct repl__fwd_client *cl, int rv)
     uv_close((uv_handle_t *)&cl->tcp, client_closed_cb);
 }
 
+/* Encode @r at the connection's version; queue it until connected, or send it. */
+static void client_send(struct repl__fwd_client *cl, struct fwd_req *r)
+{
+    struct gw_buf frame = {0};
+
+    r->msg.version = cl->version;
+    repl__msg_encode(cl->is_connected ? &frame : &cl->out, cl->f->secret, cl->f->secret_len,
+                     &r->msg);
+    if (cl->is_connected) {
+        stream_send((uv_stream_t *)&cl->tcp, &frame);
+    }
+}
+
+/* The peer cannot read @r's version and reads up to @max: speak the highest version both
+ * read on this connection from now on and send @r again at it. */
+static void client_downgrade(struct repl__fwd_client *cl, struct fwd_req *r, uint8_t max)
+{
+    uint8_t sent = r->msg.version;
+    uint8_t v = max < cl->version ? max : cl->version;
+
+    if (v < REPL_MSG_VERSION_MIN || v >= sent) {
+        GW_LOG(GW_LOG_ERROR, "raft", "rpc: %s reads RPC versions up to %u and this node "
+               "speaks %u to %u: no common version", cl->addr, max, REPL_MSG_VERSION_MIN,
+               sent);
+        req_finish(r, GW_ERR_INTERNAL, NULL);
+        return;
+    }
+    if (!cl->is_version_logged) {
+        cl->is_version_logged = true;
+        GW_LOG(GW_LOG_WARN, "raft", "rpc: %s is older (reads RPC versions up to %u): "
+               "speaking %u to it", cl->addr, max, v);
+    }
+    cl->version = v;
+    r->next = cl->reqs;
+    cl->reqs = r;
+    client_send(cl, r);
+}
+
 static void client_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct repl__fwd_client *cl = s->data;
@@ -536,13 +616,15 @@ static void client_read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
             break;
         }
         if (rv != 0 || (m.type != REPL_MSG_PROPOSE_REPLY && m.type != REPL_MSG_READ_REPLY &&
-                        m.type != REPL_MSG_CHANGE_REPLY)) {
+                        m.type != REPL_MSG_CHANGE_REPLY && m.type != REPL_MSG_VERSION_REPLY)) {
             GW_LOG(GW_LOG_WARN, "raft", "rpc: bad reply from %s (%s)", cl->addr, gw_err_name(rv));
             client_close(cl, GW_ERR_NOT_LEADER);
             return;
         }
         r = req_take(cl, m.seq);
-        if (r != NULL) {
+        if (r != NULL && m.type == REPL_MSG_VERSION_REPLY) {
+            client_downgrade(cl, r, m.max_version);
+        } else if (r != NULL) {
             req_finish(r, repl__status_to_err(m.status), &m);
         }
         gw_buf_consume(&cl->in, used);
@@ -590,6 +672,7 @@ static struct repl__fwd_client *client_get(struct repl__fwd *f, const char *raft
     }
     cl = gw_calloc(1, sizeof *cl);
     cl->f = f;
+    cl->version = f->version_max;
     snprintf(cl->addr, sizeof cl->addr, "%s", addr);
     uv_tcp_init(f->loop, &cl->tcp);
     uv_tcp_nodelay(&cl->tcp, 1);
@@ -609,7 +692,6 @@ static int client_submit(struct repl__fwd *f, const char *leader_addr, struct re
                          struct fwd_req *r)
 {
     struct repl__fwd_client *cl;
-    struct gw_buf frame = {0};
 
     if (f->is_closing) {
         gw_free(r);
@@ -628,10 +710,14 @@ static int client_submit(struct repl__fwd *f, const char *leader_addr, struct re
     }
     r->next = cl->reqs;
     cl->reqs = r;
-    repl__msg_encode(cl->is_connected ? &frame : &cl->out, f->secret, f->secret_len, m);
-    if (cl->is_connected) {
-        stream_send((uv_stream_t *)&cl->tcp, &frame);
+    r->msg = *m;
+    if (m->type == REPL_MSG_PROPOSE || m->type == REPL_MSG_CHANGE) {
+        struct gw_str *view = m->type == REPL_MSG_PROPOSE ? &r->msg.cmd : &r->msg.addr;
+
+        gw_buf_append_str(&r->data, *view);
+        *view = gw_buf_str(&r->data);
     }
+    client_send(cl, r);
     return GW_OK;
 }
 
@@ -709,6 +795,7 @@ int repl__fwd_init(struct repl__fwd *f, uv_loop_t *loop, struct repl_core *core,
     memcpy(f->secret, secret, secret_len);
     f->secret_len = secret_len;
     f->timeout_ms = timeout_ms;
+    f->version_max = REPL_MSG_VERSION;
     uv_tcp_init(loop, &f->server);
     f->server.data = f;
     uv_timer_init(loop, &f->timer);
@@ -741,6 +828,11 @@ int repl__fwd_listen(struct repl__fwd *f, const char *addr)
     }
     f->is_listening = true;
     return GW_OK;
+}
+
+uint8_t repl__fwd_version(const struct repl__fwd *f)
+{
+    return f->client != NULL ? f->client->version : 0;
 }
 
 static void fwd_own_closed_cb(uv_handle_t *h)

@@ -10,7 +10,15 @@
  * empty); CHANGE_REPLY: u8 status, bytes result (the change's GW_ERR name, "" for GW_OK).
  * A frame whose MAC does not verify is refused and the connection closed; so is a request
  * of a type the receiver does not know (an older binary refuses CHANGE, which the sender
- * sees as a lost connection: GW_ERR_NOT_LEADER). */
+ * sees as a lost connection: GW_ERR_NOT_LEADER).
+ *
+ * Versions: the header (u8 version, u8 type, u64 seq) is the same in every version.  A node
+ * reads versions [REPL_MSG_VERSION_MIN, REPL_MSG_VERSION].  An authenticated request of a
+ * newer version is answered with VERSION_REPLY (frozen layout, always encoded at
+ * REPL_MSG_VERSION_MIN): header with the request's seq, then u8 max, the highest version
+ * the receiver reads; the connection stays open.  The sender then speaks min(its own, max)
+ * on that connection (logged once) and sends the request again.  A reply is encoded at
+ * the version of the request it answers, which both ends read. */
 #ifndef UNIGW_RAFT_FORWARD_H
 #define UNIGW_RAFT_FORWARD_H
 
@@ -24,7 +32,8 @@
 
 #include "core.h"
 
-#define REPL_MSG_VERSION 1
+#define REPL_MSG_VERSION 1     /* the newest version this node reads and speaks */
+#define REPL_MSG_VERSION_MIN 1 /* the oldest version this node reads */
 #define REPL_MSG_BODY_MAX (4u * 1024 * 1024)
 #define REPL_MAC_LEN 32
 
@@ -35,6 +44,7 @@ enum repl__msg_type {
     REPL_MSG_READ_REPLY = 4,
     REPL_MSG_CHANGE = 5,
     REPL_MSG_CHANGE_REPLY = 6,
+    REPL_MSG_VERSION_REPLY = 7, /* "I cannot read that version; I read up to max" */
 };
 
 /* A forwarded change waits at least this long for the leader's answer (a promotion to voter
@@ -44,6 +54,7 @@ enum repl__msg_type {
 enum repl__msg_status { REPL_ST_OK = 0, REPL_ST_NOT_LEADER = 1, REPL_ST_FAILED = 2 };
 
 struct repl__msg {
+    uint8_t version; /* encode: 0 means REPL_MSG_VERSION; decode: the frame's version */
     uint8_t type;
     uint64_t seq;
     uint8_t status;  /* replies */
@@ -54,6 +65,7 @@ struct repl__msg {
     uint64_t id;       /* CHANGE */
     bool as_voter;     /* CHANGE */
     struct gw_str addr; /* CHANGE; a view into the decoded frame, < REPL_ADDR_MAX bytes */
+    uint8_t max_version; /* VERSION_REPLY */
 };
 
 /* Append the framed, MAC'ed encoding of @m to @out. */
@@ -61,7 +73,9 @@ void repl__msg_encode(struct gw_buf *out, const void *secret, size_t secret_len,
                       const struct repl__msg *m);
 /* Decode the first frame in @p/@len.  Returns GW_OK with *@used bytes consumed,
  * GW_ERR_AGAIN when the frame is incomplete, GW_ERR_ACCESS_DENIED when its MAC does not
- * verify, GW_ERR_CORRUPT when it is malformed or over REPL_MSG_BODY_MAX. */
+ * verify, GW_ERR_CORRUPT when it is malformed or over REPL_MSG_BODY_MAX, GW_ERR_TOO_NEW
+ * (with *@used, and out->version, type and seq set) when it is authentic but of a version
+ * above REPL_MSG_VERSION. */
 int repl__msg_decode(const void *p, size_t len, const void *secret, size_t secret_len,
                      struct repl__msg *out, size_t *used);
 /* Status <-> GW_ERR for replies. */
@@ -87,6 +101,9 @@ struct repl__fwd {
     struct repl__fwd_conn *conns;
     struct repl__fwd_client *client;
     uint64_t next_seq;
+    /* The version a new client connection starts with: REPL_MSG_VERSION (tests raise it
+     * to play a newer binary). */
+    uint8_t version_max;
     void (*close_cb)(struct repl__fwd *f);
 };
 
@@ -96,6 +113,8 @@ int repl__fwd_init(struct repl__fwd *f, uv_loop_t *loop, struct repl_core *core,
                    const void *secret, size_t secret_len, uint32_t timeout_ms);
 /* Listen on @addr (a.b.c.d:port).  Returns GW_OK, GW_ERR_INVALID or GW_ERR_IO. */
 int repl__fwd_listen(struct repl__fwd *f, const char *addr);
+/* The RPC version spoken on the connection to the leader (0: no connection). */
+uint8_t repl__fwd_version(const struct repl__fwd *f);
 /* Close everything; pending forwarded requests fail with GW_ERR_NOT_LEADER; @cb fires once
  * every handle is closed. */
 void repl__fwd_close(struct repl__fwd *f, void (*cb)(struct repl__fwd *f));

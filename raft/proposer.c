@@ -11,7 +11,10 @@
  * leader reports the entry's index and outcome, the wait holds the completion until this
  * replica has applied that index (read-your-writes), or the forward timeout passes
  * (GW_ERR_SLOW_DOWN; the write is committed anyway and a retry is deduplicated).  With no
- * leader known, propose fails at once with GW_ERR_NOT_LEADER. */
+ * leader known, propose fails at once with GW_ERR_NOT_LEADER.
+ *
+ * The leader checks every command against the active feature level before raft_apply
+ * (meta_cmd_level_check): GW_ERR_NOT_IMPLEMENTED for a type the cluster is not at yet. */
 #include <string.h>
 
 #include "unigw/alloc.h"
@@ -60,6 +63,12 @@ int repl__core_apply(struct repl_core *c, const void *cmd, size_t len, repl__pro
     }
     if (c->r == NULL || raft_state(c->r) != RAFT_LEADER) {
         return GW_ERR_NOT_LEADER;
+    }
+    /* Only the leader appends: a command above the cluster's active feature level never
+     * reaches the log, whoever proposed it (an older replica could not apply it). */
+    rv = meta_cmd_level_check(c->fsm.m, cmd, len);
+    if (rv != 0) {
+        return rv;
     }
     if (repl__entry_make(cmd, len, &buf) != 0) {
         return GW_ERR_NOMEM;

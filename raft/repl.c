@@ -228,6 +228,7 @@ int repl_create(uv_loop_t *loop, struct meta *m, const struct repl_config *cfg,
         goto err;
     }
     repl__core_init(&r->core, m);
+    repl__register_init(&r->core, cfg->version);
     r->core.forward_timeout_ms = cfg->forward_timeout_ms != 0 ? cfg->forward_timeout_ms : 5000;
     if (cfg->n_peers > 0) {
         r->peers = gw_calloc(cfg->n_peers, sizeof *r->peers);

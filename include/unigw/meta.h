@@ -77,8 +77,21 @@ enum meta_cmd_type {
     META_CMD_BUCKET_TAGS_DELETE = 19,
     META_CMD_NOOP = 20, /* changes nothing: a leader's barrier (see raft/core.c) */
     META_CMD_TAGS_DROP = 21,
-    META_CMD__MAX = 21,
+    META_CMD_MEMBER_REGISTER = 22,
+    META_CMD_CLUSTER_FINALIZE = 23,
+    META_CMD__MAX = 23,
 };
+
+/* Feature levels (meta/member.c).  A level names a set of command types and
+ * versions, RPC message versions and record versions; a node supports the
+ * range [META_LEVEL_MIN, META_LEVEL_MAX] and the cluster runs at one active
+ * level, a replicated value (a store without it runs at level 1).  A node
+ * never proposes a command whose level is above the active one, so an older
+ * replica never meets a command it cannot decode. */
+#define META_LEVEL_MIN 1u
+#define META_LEVEL_MAX 1u /* the highest level this binary supports */
+#define META_VERSION_MAX 64 /* a member's version string */
+#define META_VOTERS_MAX 64  /* node ids a cluster_finalize names */
 
 /* Multipart limits checked by apply. */
 #define META_UPLOAD_ID_MAX 128
@@ -129,6 +142,14 @@ struct meta_cmd {
         struct { struct gw_str bucket, upload_id; } upload_abort;
         struct { struct gw_str bucket, tags; } bucket_tags_put;
         struct { struct gw_str bucket; } bucket_tags_delete;
+        struct {
+            uint64_t node_id;
+            uint32_t min_level, max_level;
+            struct gw_str version;
+        } member_register;
+        /* @voters: the voters' node ids, each a little-endian u64 (the proposer
+         * reads them from the Raft configuration, so apply stays deterministic). */
+        struct { struct gw_str voters; } cluster_finalize;
     } u;
 };
 
@@ -211,6 +232,27 @@ int meta_cmd_bucket_tags_put(struct gw_buf *out, const struct meta_cmd_hdr *h,
                              struct gw_str bucket, struct gw_str tags);
 int meta_cmd_bucket_tags_delete(struct gw_buf *out, const struct meta_cmd_hdr *h,
                                 struct gw_str bucket);
+
+/* Members and the feature level (meta/member.c).  member_register records
+ * (or replaces) node @node_id's supported range and version string:
+ * INVALID_ARGUMENT when @node_id is 0, @min_level is 0 or above @max_level.
+ * cluster_finalize raises the active level to the highest level every voter
+ * in @voters supports: PRECONDITION_FAILED (nothing changes) when a voter has
+ * not registered, or when no level at or above the active one is supported
+ * by every voter; INVALID_ARGUMENT when @voters is empty or not a list of
+ * u64.  An active level that is already the highest common one is GW_OK. */
+int meta_cmd_member_register(struct gw_buf *out, const struct meta_cmd_hdr *h, uint64_t node_id,
+                             uint32_t min_level, uint32_t max_level, struct gw_str version);
+int meta_cmd_cluster_finalize(struct gw_buf *out, const struct meta_cmd_hdr *h,
+                              const uint64_t *voters, size_t n_voters);
+
+/* The feature level that command type @type needs (0: unknown type). */
+uint32_t meta_cmd_min_level(uint16_t type);
+/* Whether the encoded command @cmd/@len may be proposed at @m's active level:
+ * GW_OK, GW_ERR_NOT_IMPLEMENTED (its type needs a higher level, or is unknown
+ * to this binary), GW_ERR_CORRUPT (too short), or an LMDB fault.  Every
+ * proposer calls it before a command enters the log. */
+int meta_cmd_level_check(struct meta *m, const void *cmd, size_t len);
 
 /* Proposer-side helpers (never called by apply): fill @h with a random request
  * id, @now_ms and @user (a view the caller keeps alive while encoding), and
@@ -434,6 +476,24 @@ int meta_upload_list(struct meta *m, struct gw_str bucket, struct gw_str prefix,
  * (0: all), gw_malloc'ed as above.  An unknown upload has no parts. */
 int meta_part_list(struct meta *m, struct gw_str bucket, struct gw_str upload_id, uint32_t after,
                    size_t max, struct meta_part **out, size_t *n_out);
+
+/* One registered member (meta_member_list). */
+struct meta_member {
+    uint64_t node_id;
+    uint32_t min_level, max_level;
+    char version[META_VERSION_MAX + 1]; /* NUL-terminated */
+    size_t version_len;
+    uint64_t registered_ms;
+};
+
+/* Every registered member, by node id ascending, into a gw_malloc'ed array
+ * (caller gw_frees; NULL when *@n_out is 0).  GW_OK, GW_ERR_CORRUPT or a fault. */
+int meta_member_list(struct meta *m, struct meta_member **out, size_t *n_out);
+/* Member @node_id: GW_OK, GW_ERR_NOT_FOUND, GW_ERR_CORRUPT or a fault. */
+int meta_member_get(struct meta *m, uint64_t node_id, struct meta_member *out);
+/* The cluster's active feature level (1 when the store has none).  GW_OK,
+ * GW_ERR_CORRUPT or a fault. */
+int meta_level_active(struct meta *m, uint32_t *out);
 
 /* --- Proposers ------------------------------------------------------------------------ */
 

@@ -72,6 +72,9 @@ struct repl_config {
     uint32_t snapshot_threshold;   /* 0: 16384 */
     uint32_t snapshot_trailing;    /* 0: 16384; raised to threshold when lower */
     uint32_t forward_timeout_ms;   /* forwarded request + local catch-up; 0: 5000 */
+    /* This binary's version string, registered with its feature levels in the members db
+     * once a leader is known (NULL or "": no registration). */
+    const char *version;
 };
 
 /* Parse a peer list "ID=a.b.c.d:port[,ID=a.b.c.d:port...]" (ids decimal, > 0 and distinct;

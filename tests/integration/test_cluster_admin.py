@@ -138,8 +138,23 @@ def start_joiner(gw, node_id):
         time.sleep(0.1)
 
 
+def registered_status(gw, node, ids, timeout=15.0):
+    """@node's status once every member in @ids shows a registered version (each node
+    registers itself once it sees a leader)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = status(gw, node)
+        regs = {m["id"]: m for m in st["members"] if m["max_level"] is not None}
+        if set(ids) <= set(regs):
+            return st
+        assert time.monotonic() < deadline, st
+        time.sleep(0.1)
+
+
 def test_status_on_every_node(gw):
     lead = leader_of(gw)
+    for n in gw.nodes:
+        registered_status(gw, n, [1, 2, 3])
     for n in gw.nodes:
         st = status(gw, n)
         assert st["id"] == n.node_id
@@ -158,22 +173,46 @@ def test_status_on_every_node(gw):
             assert m["leader"] == (o is lead)
             assert m["reachable"] is True
             assert m["self"] == (o is n)
+            # Every member's version and levels come from its registration.
+            assert m["version"] == st["version"]
+            assert m["min_level"] == 1 and m["max_level"] == 1
             if o is n:
                 assert m["term"] == st["term"] and m["applied_index"] == st["applied_index"]
-                assert m["version"] == st["version"]
             else:  # only the node itself knows these
-                assert m["term"] is None and m["version"] is None
+                assert m["term"] is None
         # The table: a summary line, a header and one row per member, the leader marked.
         out = ok(cli(gw, n, "cluster", "status")).out.splitlines()
         assert out[0].startswith("node %d (" % n.node_id)
         assert out[1].split() == ["ID", "RAFT_ADDRESS", "ROLE", "LEADER", "TERM", "COMMIT",
-                                  "APPLIED", "VERSION", "REACHABLE"]
-        rows = {r.split()[0]: r.split() for r in out[2:]}
+                                  "APPLIED", "VERSION", "LEVELS", "REACHABLE"]
+        assert out[-1] == "feature level 1 (this node supports up to 1)"
+        rows = {r.split()[0]: r.split() for r in out[2:-1]}
         assert sorted(rows) == ["1", "2", "3"]
         assert rows[str(lead.node_id)][3] == "*"
-        assert rows[str(n.node_id)][-1] == "yes"
-        assert rows[str(n.node_id)][-2] == st["version"]
+        for row in rows.values():
+            assert row[-3:] == [st["version"], "1-1", "yes"]
     serve_check(gw, "status")
+
+
+def test_feature_level_and_finalize_upgrade(gw):
+    """Every node registered at levels 1-1; finalize-upgrade (asked on a follower, where
+    the proposal is forwarded) succeeds at the highest common level and every node shows
+    it."""
+    lead = leader_of(gw)
+    follower = next(n for n in gw.nodes if n is not lead)
+    for n in gw.nodes:
+        st = registered_status(gw, n, [1, 2, 3])
+        assert st["feature_level"] == 1 and st["feature_level_max"] == 1
+        assert len(st["members"]) == 3
+    r = ok(cli(gw, follower, "cluster", "finalize-upgrade"))
+    assert r.out.strip() == "feature level 1", r
+    j = ok(cli(gw, lead, "--json", "cluster", "finalize-upgrade")).json()
+    assert j == {"feature_level": 1}
+    for n in gw.nodes:
+        assert status(gw, n)["feature_level"] == 1
+    r = cli(gw, lead, "cluster", "finalize-upgrade", "extra")
+    assert r.code == 2, r
+    serve_check(gw, "finalize")
 
 
 def test_usage_and_errors(gw):

@@ -65,6 +65,13 @@ static void samples_make(struct gw_buf out[N_SAMPLES])
     assert_int_equal(meta_cmd_tags_drop(&out[20], &h, GW_STR("photos"), GW_STR("a/b"),
                                         GW_STR("0123abcd")),
                      0);
+    assert_int_equal(meta_cmd_member_register(&out[21], &h, 0x0102030405060708ull, 1, 3,
+                                              GW_STR("0.1.0-dev")),
+                     0);
+    {
+        const uint64_t voters[] = {1, 2, 3};
+        assert_int_equal(meta_cmd_cluster_finalize(&out[22], &h, voters, 3), 0);
+    }
 }
 
 static void samples_free(struct gw_buf b[N_SAMPLES])

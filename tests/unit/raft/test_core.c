@@ -403,6 +403,86 @@ static void snapshot_install_and_membership(void **state)
     fx_free(x);
 }
 
+/* The leader never appends a command above the active feature level (here: a type this
+ * binary does not know), whether proposed on it or forwarded from a follower. */
+static void leader_refuses_above_level(void **state)
+{
+    struct fx *x = fx_new(3);
+    unsigned l = fx_leader(x);
+    unsigned f = (l + 1) % 3;
+    struct gw_buf b = GW_BUF_INIT;
+    uint64_t last;
+    struct done d;
+
+    (void)state;
+    fx_forwarders(x);
+    user_cmd(&b, "future", 5);
+    b.data[0] = META_CMD__MAX + 1;
+    last = raft_last_index(x->c[l].r);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(meta_propose(&x->c[l].proposer, &b, propose_cb, &d),
+                     GW_ERR_NOT_IMPLEMENTED);
+    assert_int_equal(meta_propose(&x->c[f].proposer, &b, propose_cb, &d),
+                     GW_ERR_NOT_IMPLEMENTED);
+    assert_int_equal(raft_last_index(x->c[l].r), last);
+    assert_false(d.is_done);
+    gw_buf_free(&b);
+    fx_free(x);
+}
+
+static bool all_registered(struct fx *x, const char *version)
+{
+    struct meta_member mb;
+
+    for (unsigned i = 0; i < x->n; i++) {
+        for (uint64_t id = 1; id <= x->n; id++) {
+            if (meta_member_get(x->m[i], id, &mb) != GW_OK || strcmp(mb.version, version) != 0 ||
+                mb.min_level != META_LEVEL_MIN || mb.max_level != META_LEVEL_MAX) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Every node registers once it sees a leader, once; a node on another version (a restart
+ * on a new binary) registers again. */
+static void members_register(void **state)
+{
+    struct fx *x = fx_new(3);
+    struct meta_member mb;
+    bool ok = false;
+    uint64_t last;
+    unsigned l;
+
+    (void)state;
+    fx_forwarders(x);
+    for (unsigned i = 0; i < 3; i++) {
+        repl__register_init(&x->c[i], "1.0-test");
+    }
+    l = fx_leader(x);
+    for (int i = 0; i < FX_STEPS && !ok; i++) {
+        fx_step(x);
+        ok = all_registered(x, "1.0-test");
+    }
+    assert_true(ok);
+    fx_run_ms(x, 3000);
+    last = raft_last_index(x->c[l].r);
+    fx_run_ms(x, 3000);
+    assert_int_equal(raft_last_index(x->c[l].r), last); /* nothing more is proposed */
+    for (unsigned i = 0; i < 3; i++) {
+        assert_true(x->c[i].is_registered);
+        x->c[i].is_registered = false; /* as after a restart */
+        repl__register_init(&x->c[i], i == 0 ? "2.0-test" : "1.0-test");
+    }
+    fx_run_ms(x, 3000);
+    assert_true(raft_last_index(x->c[l].r) > last); /* node 0 registered again */
+    fx_until_applied(x, l, raft_last_index(x->c[l].r));
+    assert_int_equal(meta_member_get(x->m[l], x->c[0].r->id, &mb), GW_OK);
+    assert_string_equal(mb.version, "2.0-test");
+    fx_free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +491,8 @@ int main(void)
         cmocka_unit_test(leader_lost_mid_apply),
         cmocka_unit_test(read_barrier),
         cmocka_unit_test(snapshot_install_and_membership),
+        cmocka_unit_test(leader_refuses_above_level),
+        cmocka_unit_test(members_register),
     };
 
     signal(SIGPIPE, SIG_IGN);
