@@ -243,24 +243,8 @@ static void complete_end(struct complete_op *c, int rv)
     write_final(c);
 }
 
-/* ---- the guard ------------------------------------------------------------- */
-
+/* The guard is s3/pipe.h; DISCARD runs discard_run once no job is in flight. */
 static void discard_run(void *arg);
-
-static void cmpl_submit(struct complete_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
-{
-    s3__pipe_submit(&c->g, work, done);
-}
-
-static bool cmpl_job_back(struct complete_op *c)
-{
-    return s3__pipe_job_back(&c->g);
-}
-
-static void cmpl_fail(struct complete_op *c, int rv)
-{
-    s3__pipe_fail(&c->g, rv);
-}
 
 /* ---- CHECK ---------------------------------------------------------------- */
 
@@ -431,15 +415,15 @@ static void stage_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    if (!cmpl_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        cmpl_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     c->g.state = CMPL_BODY;
-    cmpl_submit(c, body_work_cb, body_done_cb);
+    s3__pipe_submit(&c->g, body_work_cb, body_done_cb);
 }
 
 static void claimed_cb(void *arg, int rv)
@@ -470,7 +454,7 @@ static void claimed_cb(void *arg, int rv)
     }
     stream_start(c);
     c->g.state = CMPL_STAGE;
-    cmpl_submit(c, stage_work_cb, stage_done_cb);
+    s3__pipe_submit(&c->g, stage_work_cb, stage_done_cb);
 }
 
 static void body_cb(struct s3_req *q, int rv, struct gw_str body)
@@ -704,7 +688,7 @@ static void tagged_cb(void *arg, int rv)
         return;
     }
     if (rv != 0) {
-        cmpl_fail(c, rv); /* nothing was published: the old object keeps its tags */
+        s3__pipe_fail(&c->g, rv); /* nothing was published: the old object keeps its tags */
         return;
     }
     c->is_tagged = true;
@@ -716,11 +700,11 @@ static void body_done_cb(struct gw_pool_job *job)
     struct complete_op *c = job->data;
     struct s3_req *q = c->q;
 
-    if (!cmpl_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        cmpl_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     if (c->info.tags.len == 0) {
@@ -728,7 +712,7 @@ static void body_done_cb(struct gw_pool_job *job)
         return;
     }
     if (s3__object_id_new(&c->info.meta) != 0) {
-        cmpl_fail(c, GW_ERR_INTERNAL);
+        s3__pipe_fail(&c->g, GW_ERR_INTERNAL);
         return;
     }
     c->g.state = CMPL_TAG;
@@ -772,11 +756,11 @@ static void publish_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    if (!cmpl_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        cmpl_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     c->is_published = true;
@@ -786,7 +770,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 static void publish_start(struct complete_op *c)
 {
     c->g.state = CMPL_PUBLISH;
-    cmpl_submit(c, publish_work_cb, publish_done_cb);
+    s3__pipe_submit(&c->g, publish_work_cb, publish_done_cb);
 }
 
 /* ---- FINISH ----------------------------------------------------------------- */
@@ -802,7 +786,7 @@ static void cleanup_done_cb(struct gw_pool_job *job)
 {
     struct complete_op *c = job->data;
 
-    if (cmpl_job_back(c)) {
+    if (s3__pipe_job_back(&c->g)) {
         complete_end(c, GW_OK);
     }
 }
@@ -835,7 +819,7 @@ static void untagged_cb(void *arg, int rv)
         GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
                 "op=CompleteMultipartUpload msg=\"old tags not dropped: %s\"", gw_err_name(rv));
     }
-    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
+    s3__pipe_submit(&c->g, cleanup_work_cb, cleanup_done_cb);
 }
 
 static void finished_cb(void *arg, int rv)
@@ -846,14 +830,14 @@ static void finished_cb(void *arg, int rv)
         return;
     }
     if (rv != 0) {
-        cmpl_fail(c, rv);
+        s3__pipe_fail(&c->g, rv);
         return;
     }
     if (c->drop_id.p != NULL) {
         s3__tag_drop(c->q, c->q->rt.bucket, c->q->rt.key, c->drop_id, untagged_cb, c);
         return;
     }
-    cmpl_submit(c, cleanup_work_cb, cleanup_done_cb);
+    s3__pipe_submit(&c->g, cleanup_work_cb, cleanup_done_cb);
 }
 
 static void finish_start(struct complete_op *c)
@@ -871,7 +855,7 @@ static void finish_start(struct complete_op *c)
     }
     if (rv != 0) {
         gw_buf_free(&cmd);
-        cmpl_fail(c, rv);
+        s3__pipe_fail(&c->g, rv);
         return;
     }
     s3__mpu_propose(q, &cmd, finished_cb, c);

@@ -72,24 +72,8 @@ static void part_copy_free(void *arg)
     }
 }
 
-/* ---- the guard ------------------------------------------------------------- */
-
+/* The guard is s3/pipe.h; DISCARD runs discard_run once no job is in flight. */
 static void discard_run(void *arg);
-
-static void pc_submit(struct part_copy *c, gw_pool_work_cb work, gw_pool_done_cb done)
-{
-    s3__pipe_submit(&c->g, work, done);
-}
-
-static bool pc_job_back(struct part_copy *c)
-{
-    return s3__pipe_job_back(&c->g);
-}
-
-static void pc_fail(struct part_copy *c, int rv)
-{
-    s3__pipe_fail(&c->g, rv);
-}
 
 /* ---- CHECK ------------------------------------------------------------------ */
 
@@ -184,15 +168,15 @@ static void stage_done_cb(struct gw_pool_job *job)
 {
     struct part_copy *c = job->data;
 
-    if (!pc_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        pc_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     c->g.state = PCOPY_BODY;
-    pc_submit(c, body_work_cb, body_done_cb);
+    s3__pipe_submit(&c->g, body_work_cb, body_done_cb);
 }
 
 /* ---- BODY ------------------------------------------------------------------- */
@@ -249,7 +233,7 @@ static void committed_cb(void *arg, int rv)
     }
     if (rv != 0) {
         c->is_unlink_needed = true;
-        pc_fail(c, rv);
+        s3__pipe_fail(&c->g, rv);
         return;
     }
     reply(c);
@@ -259,11 +243,11 @@ static void body_done_cb(struct gw_pool_job *job)
 {
     struct part_copy *c = job->data;
 
-    if (!pc_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        pc_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     c->g.state = PCOPY_PUBLISH;
@@ -341,5 +325,5 @@ void s3__mpu_part_copy(struct s3_req *q)
     }
     gw_arena_defer(q->a, part_copy_free, c);
     c->g.state = PCOPY_STAGE;
-    pc_submit(c, stage_work_cb, stage_done_cb);
+    s3__pipe_submit(&c->g, stage_work_cb, stage_done_cb);
 }

@@ -96,24 +96,8 @@ static void copy_free(void *arg)
     }
 }
 
-/* ---- the guard ------------------------------------------------------------- */
-
+/* The guard is s3/pipe.h; DISCARD runs discard_run once no job is in flight. */
 static void discard_run(void *arg);
-
-static void copy_submit(struct copy_op *c, gw_pool_work_cb work, gw_pool_done_cb done)
-{
-    s3__pipe_submit(&c->g, work, done);
-}
-
-static bool copy_job_back(struct copy_op *c)
-{
-    return s3__pipe_job_back(&c->g);
-}
-
-static void copy_fail(struct copy_op *c, int rv)
-{
-    s3__pipe_fail(&c->g, rv);
-}
 
 /* ---- CHECK ------------------------------------------------------------------ */
 
@@ -298,15 +282,15 @@ static void stage_done_cb(struct gw_pool_job *job)
 {
     struct copy_op *c = job->data;
 
-    if (!copy_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        copy_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     c->g.state = COPY_BODY;
-    copy_submit(c, body_work_cb, body_done_cb);
+    s3__pipe_submit(&c->g, body_work_cb, body_done_cb);
 }
 
 /* ---- BODY ------------------------------------------------------------------- */
@@ -341,7 +325,7 @@ static void tagged_cb(void *arg, int rv)
         return;
     }
     if (rv != 0) {
-        copy_fail(c, rv); /* nothing was published: the destination keeps its tags */
+        s3__pipe_fail(&c->g, rv); /* nothing was published: the destination keeps its tags */
         return;
     }
     c->is_tagged = true;
@@ -353,11 +337,11 @@ static void body_done_cb(struct gw_pool_job *job)
     struct copy_op *c = job->data;
     struct s3_req *q = c->q;
 
-    if (!copy_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        copy_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     if (c->tags.len == 0) {
@@ -365,7 +349,7 @@ static void body_done_cb(struct gw_pool_job *job)
         return;
     }
     if (s3__object_id_new(&c->meta) != 0) {
-        copy_fail(c, GW_ERR_INTERNAL);
+        s3__pipe_fail(&c->g, GW_ERR_INTERNAL);
         return;
     }
     c->g.state = COPY_TAG;
@@ -439,11 +423,11 @@ static void publish_done_cb(struct gw_pool_job *job)
     struct copy_op *c = job->data;
     struct s3_req *q = c->q;
 
-    if (!copy_job_back(c)) {
+    if (!s3__pipe_job_back(&c->g)) {
         return;
     }
     if (c->job_rv != 0) {
-        copy_fail(c, c->job_rv);
+        s3__pipe_fail(&c->g, c->job_rv);
         return;
     }
     if (c->drop_id.p != NULL) {
@@ -457,7 +441,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 static void publish_start(struct copy_op *c)
 {
     c->g.state = COPY_PUBLISH;
-    copy_submit(c, publish_work_cb, publish_done_cb);
+    s3__pipe_submit(&c->g, publish_work_cb, publish_done_cb);
 }
 
 /* ---- DISCARD ------------------------------------------------------------------ */
@@ -545,5 +529,5 @@ void s3_op_object_copy(struct s3_req *q)
         return;
     }
     c->g.state = COPY_STAGE;
-    copy_submit(c, stage_work_cb, stage_done_cb);
+    s3__pipe_submit(&c->g, stage_work_cb, stage_done_cb);
 }

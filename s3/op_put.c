@@ -125,25 +125,8 @@ static void put_free(void *arg)
     }
 }
 
-/* ---- the guard ---------------------------------------------------------- */
-
+/* The guard is s3/pipe.h; DISCARD runs discard_run once no job is in flight. */
 static void discard_run(void *arg);
-
-/* Hand @work to the pool; @done must start with put_job_back (s3/pipe.h). */
-static void put_submit(struct put_op *p, gw_pool_work_cb work, gw_pool_done_cb done)
-{
-    s3__pipe_submit(&p->g, work, done);
-}
-
-static bool put_job_back(struct put_op *p)
-{
-    return s3__pipe_job_back(&p->g);
-}
-
-static void put_fail(struct put_op *p, int rv)
-{
-    s3__pipe_fail(&p->g, rv);
-}
 
 /* ---- CHECK ------------------------------------------------------------- */
 
@@ -286,11 +269,11 @@ static void stage_done_cb(struct gw_pool_job *job)
     struct put_op *p = job->data;
     size_t cap = p->q->svc->cfg.io_chunk_size;
 
-    if (!put_job_back(p)) {
+    if (!s3__pipe_job_back(&p->g)) {
         return;
     }
     if (p->job_rv != 0) {
-        put_fail(p, p->job_rv);
+        s3__pipe_fail(&p->g, p->job_rv);
         return;
     }
     p->buf[0] = gw_malloc(cap);
@@ -350,11 +333,11 @@ static void write_done_cb(struct gw_pool_job *job)
     struct put_op *p = job->data;
 
     p->buf_len[p->job_buf] = 0;
-    if (!put_job_back(p)) {
+    if (!s3__pipe_job_back(&p->g)) {
         return;
     }
     if (p->job_rv != 0) {
-        put_fail(p, p->job_rv);
+        s3__pipe_fail(&p->g, p->job_rv);
         return;
     }
     if (p->job_last) {
@@ -369,7 +352,7 @@ static void submit_buffer(struct put_op *p, bool last)
     p->job_last = last;
     p->job_buf = p->fill;
     p->fill ^= 1;
-    put_submit(p, write_work_cb, write_done_cb);
+    s3__pipe_submit(&p->g, write_work_cb, write_done_cb);
 }
 
 static void body_ready_cb(struct s3_exchange *x, void *arg)
@@ -396,7 +379,7 @@ static bool read_more(struct put_op *p)
         return false;
     }
     if (rv != 0) {
-        put_fail(p, rv);
+        s3__pipe_fail(&p->g, rv);
         return false;
     }
     return true;
@@ -515,7 +498,7 @@ static void tagged_cb(void *arg, int rv)
         return;
     }
     if (rv != 0) {
-        put_fail(p, rv); /* nothing was published: the old object keeps its tags */
+        s3__pipe_fail(&p->g, rv); /* nothing was published: the old object keeps its tags */
         return;
     }
     p->is_tagged = true;
@@ -530,7 +513,7 @@ static void committed_cb(void *arg, int rv)
         return;
     }
     if (rv != 0) {
-        put_fail(p, rv); /* the part's file goes */
+        s3__pipe_fail(&p->g, rv); /* the part's file goes */
         return;
     }
     close(p->fd);
@@ -543,11 +526,11 @@ static void verify_done_cb(struct gw_pool_job *job)
     struct put_op *p = job->data;
     struct s3_req *q = p->q;
 
-    if (!put_job_back(p)) {
+    if (!s3__pipe_job_back(&p->g)) {
         return;
     }
     if (p->job_rv != 0) {
-        put_fail(p, p->job_rv);
+        s3__pipe_fail(&p->g, p->job_rv);
         return;
     }
     if (p->part != NULL) {
@@ -556,7 +539,7 @@ static void verify_done_cb(struct gw_pool_job *job)
         return;
     }
     if (s3__object_id_new(&p->meta) != 0) {
-        put_fail(p, GW_ERR_INTERNAL);
+        s3__pipe_fail(&p->g, GW_ERR_INTERNAL);
         return;
     }
     p->g.state = PUT_TAG;
@@ -568,7 +551,7 @@ static void body_done(struct put_op *p)
 {
     if (has_verify_step(p)) {
         p->g.state = PUT_VERIFY;
-        put_submit(p, verify_work_cb, verify_done_cb);
+        s3__pipe_submit(&p->g, verify_work_cb, verify_done_cb);
         return;
     }
     publish_start(p);
@@ -642,11 +625,11 @@ static void publish_done_cb(struct gw_pool_job *job)
     struct put_op *p = job->data;
     struct s3_req *q = p->q;
 
-    if (!put_job_back(p)) {
+    if (!s3__pipe_job_back(&p->g)) {
         return;
     }
     if (p->job_rv != 0) {
-        put_fail(p, p->job_rv);
+        s3__pipe_fail(&p->g, p->job_rv);
         return;
     }
     if (p->drop_id.p != NULL) {
@@ -660,7 +643,7 @@ static void publish_done_cb(struct gw_pool_job *job)
 static void publish_start(struct put_op *p)
 {
     p->g.state = PUT_PUBLISH;
-    put_submit(p, publish_work_cb, publish_done_cb);
+    s3__pipe_submit(&p->g, publish_work_cb, publish_done_cb);
 }
 
 /* ---- DISCARD ----------------------------------------------------------- */
@@ -750,5 +733,5 @@ void s3_op_object_put(struct s3_req *q)
     }
     gw_hash_init(&p->hash, p->algs);
     p->g.state = PUT_STAGE;
-    put_submit(p, stage_work_cb, stage_done_cb);
+    s3__pipe_submit(&p->g, stage_work_cb, stage_done_cb);
 }
