@@ -815,10 +815,7 @@ static void untagged_cb(void *arg, int rv)
     if (c->g.state != CMPL_FINISH) {
         return;
     }
-    if (rv != 0) {
-        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
-                "op=CompleteMultipartUpload msg=\"old tags not dropped: %s\"", gw_err_name(rv));
-    }
+    (void)rv; /* logged by the tag step */
     s3__pipe_submit(&c->g, cleanup_work_cb, cleanup_done_cb);
 }
 
@@ -885,10 +882,7 @@ static void restored_cb(void *arg, int rv)
 {
     struct complete_op *c = arg;
 
-    if (rv != 0) {
-        GW_RLOG(GW_LOG_WARN, "s3", c->q->http->request_id,
-                "op=CompleteMultipartUpload msg=\"old tags not restored: %s\"", gw_err_name(rv));
-    }
+    (void)rv; /* logged by the tag step */
     answer_error(c);
 }
 

@@ -27,7 +27,6 @@
 #include "xml_in.h"
 #include "xml_out.h"
 #include "unigw/err.h"
-#include "unigw/log.h"
 
 /* Whether the directory @rel of the bucket open at @bfd is a marker object
  * (its record is there); one that cannot be opened counts as one, so it is
@@ -175,14 +174,6 @@ static int delete_one(struct del_op *d, struct gw_str key, struct gw_str *drop)
     return rv;
 }
 
-static void drop_failed_log(struct s3_req *q, int rv)
-{
-    if (rv != 0) {
-        GW_RLOG(GW_LOG_WARN, "s3", q->http->request_id, "msg=\"tags_drop after delete: %s\"",
-                gw_err_name(rv));
-    }
-}
-
 static void delete_work_cb(struct gw_pool_job *job)
 {
     struct del_op *d = job->data;
@@ -194,7 +185,7 @@ static void one_dropped_cb(void *arg, int rv)
 {
     struct del_op *d = arg;
 
-    drop_failed_log(d->q, rv);
+    (void)rv; /* logged by the tag step */
     s3_req_respond_empty(d->q, 204);
 }
 
@@ -280,7 +271,7 @@ static void multi_dropped_cb(void *arg, int rv)
 {
     struct del_op *d = arg;
 
-    drop_failed_log(d->q, rv);
+    (void)rv; /* logged by the tag step */
     multi_drop_next(d);
 }
 

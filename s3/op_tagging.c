@@ -19,6 +19,7 @@
 #include "xml_in.h"
 #include "xml_out.h"
 #include "unigw/err.h"
+#include "unigw/log.h"
 
 struct gw_str s3__tag_object_id(const struct s3_objmeta *m, bool has_meta, const struct stat *st,
                                 struct gw_arena *a)
@@ -122,6 +123,42 @@ struct gw_str s3__tag_drop_due(struct s3_service *s, struct gw_str bucket, struc
     return id;
 }
 
+/* Housekeeping of tag records after a write (drop the replaced object's,
+ * put back the old ones): its failure leaves a stale or missing record, not a
+ * failed request, so it is logged here, once, and @cb always hears the result. */
+struct tag_step {
+    struct s3_req *q;
+    const char *what;
+    s3_mpu_done_cb cb;
+    void *arg;
+};
+
+static void tag_step_cb(void *arg, int rv)
+{
+    struct tag_step *t = arg;
+
+    if (rv != 0) {
+        GW_RLOG(GW_LOG_WARN, "s3", t->q->http->request_id, "op=%s msg=\"%s: %s\"",
+                t->q->x->op_name, t->what, gw_err_name(rv));
+    }
+    t->cb(t->arg, rv);
+}
+
+/* Propose @cmd (encoded with result @rv, freed here) as the step @what. */
+static void tag_step(struct s3_req *q, int rv, struct gw_buf *cmd, const char *what,
+                     s3_mpu_done_cb cb, void *arg)
+{
+    struct tag_step *t = gw_arena_alloc(q->a, sizeof *t);
+
+    *t = (struct tag_step){q, what, cb, arg};
+    if (rv != 0) {
+        gw_buf_free(cmd);
+        tag_step_cb(t, rv);
+        return;
+    }
+    s3__mpu_propose(q, cmd, tag_step_cb, t);
+}
+
 void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
                   struct gw_str object_id, s3_mpu_done_cb cb, void *arg)
 {
@@ -132,12 +169,7 @@ void s3__tag_drop(struct s3_req *q, struct gw_str bucket, struct gw_str key,
     if (rv == 0) {
         rv = meta_cmd_tags_drop(&cmd, &h, bucket, key, object_id);
     }
-    if (rv != 0) {
-        gw_buf_free(&cmd);
-        cb(arg, rv);
-        return;
-    }
-    s3__mpu_propose(q, &cmd, cb, arg);
+    tag_step(q, rv, &cmd, "old tags not dropped", cb, arg);
 }
 
 
@@ -171,12 +203,7 @@ void s3__tag_restore(struct s3_req *q, struct gw_str bucket, struct gw_str key,
     if (rv == 0) {
         rv = meta_cmd_tags_put(&cmd, &h, bucket, key, pr->object_id, pr->tags);
     }
-    if (rv != 0) {
-        gw_buf_free(&cmd);
-        cb(arg, rv);
-        return;
-    }
-    s3__mpu_propose(q, &cmd, cb, arg);
+    tag_step(q, rv, &cmd, "old tags not restored", cb, arg);
 }
 
 size_t s3__tag_count(struct s3_req *q, struct gw_str object_id)
