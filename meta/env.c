@@ -48,6 +48,9 @@ int meta__err_from_mdb(int mdb_rv)
     case MDB_VERSION_MISMATCH:
     case MDB_INCOMPATIBLE:
         return GW_ERR_CORRUPT;
+    /* Conditions of this node's environment, not of the command: apply must
+     * stop on them (meta/fsm.c), never skip the entry as the other replicas'
+     * deterministic failure, or this replica would diverge. */
     case MDB_READERS_FULL:
     case MDB_DBS_FULL:
     case MDB_MAP_RESIZED:
@@ -56,7 +59,7 @@ int meta__err_from_mdb(int mdb_rv)
     case MDB_BAD_DBI:
     case MDB_TLS_FULL:
     case MDB_CURSOR_FULL:
-        return GW_ERR_INTERNAL;
+        return GW_ERR_IO;
     case MDB_BAD_VALSIZE:
         return GW_ERR_INVALID_ARGUMENT;
     default:
@@ -65,7 +68,7 @@ int meta__err_from_mdb(int mdb_rv)
     if (mdb_rv > 0) {
         return gw_err_from_errno(mdb_rv);
     }
-    return GW_ERR_INTERNAL;
+    return GW_ERR_IO; /* an LMDB code this build does not know: not the command's fault */
 }
 
 bool meta__str_copy(char *dst, size_t cap, size_t *len, struct gw_str s)

@@ -113,10 +113,10 @@ static void env_err_from_mdb(void **state)
     assert_int_equal(meta__err_from_mdb(MDB_MAP_FULL), GW_ERR_NO_SPACE);
     assert_int_equal(meta__err_from_mdb(MDB_CORRUPTED), GW_ERR_CORRUPT);
     assert_int_equal(meta__err_from_mdb(MDB_VERSION_MISMATCH), GW_ERR_CORRUPT);
-    assert_int_equal(meta__err_from_mdb(MDB_READERS_FULL), GW_ERR_INTERNAL);
+    assert_int_equal(meta__err_from_mdb(MDB_READERS_FULL), GW_ERR_IO); /* the node's, not the command's */
     assert_int_equal(meta__err_from_mdb(MDB_BAD_VALSIZE), GW_ERR_INVALID_ARGUMENT);
     assert_int_equal(meta__err_from_mdb(ENOENT), GW_ERR_NOT_FOUND);
-    assert_int_equal(meta__err_from_mdb(-12345), GW_ERR_INTERNAL);
+    assert_int_equal(meta__err_from_mdb(-12345), GW_ERR_IO);
 }
 
 /* Short names are kept verbatim under "bucket\0"; long ones are hashed to a
