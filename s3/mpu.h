@@ -83,6 +83,8 @@ int s3__mpu_upload_lookup(struct s3_req *q, struct meta_upload *u, struct gw_buf
 void s3__mpu_cleanup_maybe(struct s3_req *q);
 /* The same trigger without a request (s3_service_tick). */
 void s3__mpu_cleanup_run(struct s3_service *s, struct gw_pool_loop *pool);
+/* Remove the staged directory of upload @id beneath the mount root (pool). */
+void s3__mpu_rm_upload_dir(struct s3_service *s, struct gw_str id);
 
 /* --- Tags (s3/op_tagging.c) ---------------------------------------------------- */
 

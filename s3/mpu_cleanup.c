@@ -61,7 +61,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void rm_upload_dir(struct s3_service *s, struct gw_str id)
+void s3__mpu_rm_upload_dir(struct s3_service *s, struct gw_str id)
 {
     char dir[S3_PATH_MAX];
 
@@ -74,12 +74,20 @@ static void rm_upload_dir(struct s3_service *s, struct gw_str id)
 static bool has_leftover(const struct cleanup_job *j, const struct meta_upload *u)
 {
     char dir[S3_PATH_MAX];
-    struct stat st;
+    int fd;
 
-    return u->state == META_UPLOAD_COMPLETED &&
-           s3_path_multipart_dir(dir, sizeof dir, j->svc->mount,
-                                 gw_str_make(u->upload_id, u->upload_id_len)) == 0 &&
-           lstat(dir, &st) == 0;
+    if (u->state != META_UPLOAD_COMPLETED ||
+        s3_path_multipart_dir(dir, sizeof dir, j->svc->mount,
+                              gw_str_make(u->upload_id, u->upload_id_len)) != 0) {
+        return false;
+    }
+    /* Beneath the mount root, no symlink followed (a link is no staged data). */
+    fd = s3__store_path_open(&j->svc->store, dir, O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    return true;
 }
 
 static bool is_expired(const struct cleanup_job *j, const struct meta_upload *u)
@@ -121,7 +129,7 @@ static void remove_orphans(struct cleanup_job *j, const struct meta_upload *all,
             continue;
         }
         if ((uint64_t)st.st_mtim.tv_sec * 1000 + grace < j->now_ms) {
-            rm_upload_dir(j->svc, gw_str_c(e->d_name));
+            s3__mpu_rm_upload_dir(j->svc, gw_str_c(e->d_name));
             j->n_orphans++;
         }
     }
@@ -143,10 +151,10 @@ static void scan_work_cb(struct gw_pool_job *job)
     j->expired = gw_calloc(n + 1, sizeof *j->expired);
     for (size_t i = 0; i < n; i++) {
         if (is_expired(j, &all[i])) {
-            rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
+            s3__mpu_rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
             j->expired[j->n_expired++] = all[i];
         } else if (has_leftover(j, &all[i])) {
-            rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
+            s3__mpu_rm_upload_dir(j->svc, gw_str_make(all[i].upload_id, all[i].upload_id_len));
             j->n_completed++;
         }
     }

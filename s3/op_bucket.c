@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "list.h"
+#include "mpu.h"
 #include "req.h"
 #include "path.h"
 #include "store.h"
@@ -337,14 +338,10 @@ static void head_done_cb(struct gw_pool_job *job)
 static void staged_work_cb(struct gw_pool_job *job)
 {
     struct bucket_op *b = job->data;
-    struct s3_service *s = b->q->svc;
-    char dir[S3_PATH_MAX];
 
     for (size_t i = 0; i < b->n_uploads; i++) {
-        struct gw_str id = gw_str_make(b->uploads[i].upload_id, b->uploads[i].upload_id_len);
-        if (s3_path_multipart_dir(dir, sizeof dir, s->mount, id) == 0) {
-            s3__store_path_rmtree(&s->store, dir);
-        }
+        s3__mpu_rm_upload_dir(b->q->svc, gw_str_make(b->uploads[i].upload_id,
+                                                     b->uploads[i].upload_id_len));
     }
 }
 
