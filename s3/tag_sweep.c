@@ -50,6 +50,7 @@ struct sweep_job {
     uint64_t now_ms;
     struct meta_tag_ref *found; /* this sweep's suspects */
     size_t n_found;
+    bool *is_due; /* per suspect: it was one in the previous sweep too */
     size_t n_scanned;
     size_t n_dropped;
     size_t n_pending;
@@ -100,6 +101,25 @@ static bool is_orphan(struct s3_service *s, const struct meta_tag_ref *t)
     return orphan;
 }
 
+static bool same_ref(const struct meta_tag_ref *a, const struct meta_tag_ref *b)
+{
+    return a->bucket_len == b->bucket_len && a->key_len == b->key_len &&
+           a->object_id_len == b->object_id_len &&
+           memcmp(a->bucket, b->bucket, a->bucket_len) == 0 &&
+           memcmp(a->key, b->key, a->key_len) == 0 &&
+           memcmp(a->object_id, b->object_id, a->object_id_len) == 0;
+}
+
+static bool was_suspect(const struct s3_tag_sweep *ts, const struct meta_tag_ref *t)
+{
+    for (size_t i = 0; i < ts->n_suspects; i++) {
+        if (same_ref(&ts->suspects[i], t)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void scan_work_cb(struct gw_pool_job *job)
 {
     struct sweep_job *j = job->data;
@@ -125,25 +145,18 @@ static void scan_work_cb(struct gw_pool_job *job)
     } while (next.len > 0 && j->n_found < TAG_SWEEP_MAX_SUSPECTS);
     gw_buf_free(&after);
     gw_buf_free(&next);
-}
-
-static bool same_ref(const struct meta_tag_ref *a, const struct meta_tag_ref *b)
-{
-    return a->bucket_len == b->bucket_len && a->key_len == b->key_len &&
-           a->object_id_len == b->object_id_len &&
-           memcmp(a->bucket, b->bucket, a->bucket_len) == 0 &&
-           memcmp(a->key, b->key, a->key_len) == 0 &&
-           memcmp(a->object_id, b->object_id, a->object_id_len) == 0;
-}
-
-static bool was_suspect(const struct s3_tag_sweep *ts, const struct meta_tag_ref *t)
-{
-    for (size_t i = 0; i < ts->n_suspects; i++) {
-        if (same_ref(&ts->suspects[i], t)) {
-            return true;
-        }
+    /* Matched here, off the loop: ts->suspects is written only by the done
+     * callback, and one sweep runs at a time (is_running). */
+    j->is_due = gw_calloc(j->n_found + 1, sizeof *j->is_due);
+    for (size_t i = 0; i < j->n_found; i++) {
+        j->is_due[i] = was_suspect(j->ts, &j->found[i]);
     }
-    return false;
+    if (j->n_found == 0) {
+        gw_free(j->found);
+        j->found = NULL;
+    } else {
+        j->found = gw_realloc(j->found, j->n_found * sizeof *j->found);
+    }
 }
 
 static void job_free(struct sweep_job *j)
@@ -193,10 +206,11 @@ static void scan_done_cb(struct gw_pool_job *job)
 
     j->n_pending = 1; /* held by this function until the loop ends */
     for (size_t i = 0; i < j->n_found; i++) {
-        if (was_suspect(ts, &j->found[i])) {
+        if (j->is_due[i]) {
             propose_drop(j, &j->found[i]);
         }
     }
+    gw_free(j->is_due);
     gw_free(ts->suspects);
     ts->suspects = j->found;
     ts->n_suspects = j->n_found;
