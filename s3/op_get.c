@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mpu.h"
@@ -258,10 +259,11 @@ static int respond(struct get_op *g)
         if (s3_resp_write(q->x, g->small + g->off, g->len, sent_cb, g) != 0) {
             finish(g);
         }
-    } else if (s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
-        finish(g);
     } else {
-        mount_read(g, g->len);
+        mount_read(g, g->len); /* before: sent_cb may free g */
+        if (s3_resp_sendfile(q->x, g->o.fd, g->off, g->len, sent_cb, g) != 0) {
+            finish(g);
+        }
     }
     return GW_OK;
 }
@@ -329,6 +331,19 @@ static bool read_whole(int fd, char *dst, const struct s3_body_fp *fp)
     return memcmp(&now, fp, sizeof now) == 0;
 }
 
+/* Whether the file changed less than a second ago.  File times have the
+ * kernel's coarse clock (a tick of a few ms): a write landing in the same
+ * tick as the one a body was read after, with the same size, would leave the
+ * fingerprint as it was.  A file is therefore cached only once its ctime is
+ * a second old, so any later write has a later ctime. */
+static bool is_fresh(const struct s3_body_fp *fp)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - fp->ctime_ns < 1000000000;
+}
+
 /* Serve the body from the cache, filling it on an admitted miss: true when
  * g->small is the cached body (and the file is closed). */
 static bool cache_read(struct get_op *g)
@@ -340,7 +355,7 @@ static bool cache_read(struct get_op *g)
     char *dst = NULL;
 
     g->cached = bc->lookup(bc, q->rt.bucket, q->rt.key, &fp, &body);
-    if (g->cached == NULL && fp.size > 0) {
+    if (g->cached == NULL && fp.size > 0 && !is_fresh(&fp)) {
         g->cached = bc->fill_begin(bc, q->rt.bucket, q->rt.key, &fp, fp.size, &dst);
         if (g->cached != NULL && !read_whole(g->o.fd, dst, &fp)) {
             bc->fill_end(bc, g->cached, false);

@@ -7,6 +7,7 @@ of a node without a cache on the same mount.  A write through S3 or through POSI
 mount (same size, mtime put back) is never hidden by a cached body."""
 import os
 import re
+import time
 
 import pytest
 
@@ -45,8 +46,15 @@ def bucket(gw, s3):
 
 
 def warm(gw, bucket, key):
+    """Read @key until it is served from memory: a file is cached only once it is a
+    second old (a younger one could still change within the same clock tick)."""
+    time.sleep(max(0.0, 1.1 - (time.time() - os.stat(os.path.join(gw.mount, bucket,
+                                                                    key)).st_ctime)))
     for _ in range(3):
         assert get(gw, bucket, key)[0] == 200
+    hits = metric(gw, "unigw_cache_hits_total")
+    assert get(gw, bucket, key)[0] == 200
+    assert metric(gw, "unigw_cache_hits_total") == hits + 1, "not served from the cache"
 
 
 def test_hot_object_served_from_memory(gw, s3, bucket):
@@ -86,7 +94,7 @@ def test_posix_overwrite_never_hidden(gw, s3, bucket):
     warm(gw, bucket, "posix")
     st = os.stat(path)
     with open(path, "r+b") as f:  # same size, same mtime afterwards: only ctime tells
-        f.write(b"B" * 100000)
+        f.write(b"B" * 100000)  # (a second or more after the fill: see warm())
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert get(gw, bucket, "posix")[2] == b"B" * 100000
     with open(path + ".new", "wb") as f:  # replaced by rename: another inode
