@@ -154,6 +154,7 @@ def test_tagged_writes_without_a_leader_leave_the_old_object(cl_fresh):
     for key in ("put", "copy"):
         s3[lead].put_object(Bucket=bucket, Key=key, Body=b"old " + key.encode(), Tagging="t=old")
     s3[lead].put_object(Bucket=bucket, Key="src", Body=b"the source", Tagging="t=src")
+    util.wait_all_applied(c)  # GetObjectTagging reads the local replica
     for key in ("put", "copy"):
         assert _tags(s3[surv], bucket, key) == {"t": "old"}  # the survivor has applied them
     for i in victims:
