@@ -10,6 +10,7 @@
  * which the CLI turns into exit code 3. */
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,13 +161,22 @@ struct adm_conn {
 static void conn_close(struct adm_conn *c)
 {
     if (c->ssl != NULL) {
-        SSL_shutdown(c->ssl);
+        if (SSL_is_init_finished(c->ssl)) {
+            SSL_shutdown(c->ssl); /* not after a failed handshake */
+        }
         SSL_free(c->ssl);
     }
     SSL_CTX_free(c->ctx);
     if (c->fd >= 0) {
         close(c->fd);
     }
+}
+
+static bool is_ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
 /* TLS 1.2+ over @c->fd, the peer's certificate checked against @ca_file
@@ -192,7 +202,11 @@ static int conn_tls(struct adm_conn *c, const struct adm_endpoint *ep, const cha
         snprintf(err, err_cap, "TLS: cannot set up the connection");
         return GW_ERR_IO;
     }
-    SSL_set_tlsext_host_name(c->ssl, ep->host);
+    /* SNI names a host; RFC 6066 forbids an address literal there. */
+    if (!is_ip_literal(ep->host) && SSL_set_tlsext_host_name(c->ssl, ep->host) != 1) {
+        snprintf(err, err_cap, "TLS: cannot set the server name %s", ep->host);
+        return GW_ERR_IO;
+    }
     if (SSL_connect(c->ssl) != 1) {
         e = ERR_get_error();
         snprintf(err, err_cap, "TLS handshake with %s failed: %s", ep->host_hdr,

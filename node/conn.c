@@ -693,7 +693,11 @@ static void conn_closed_cb(uv_handle_t *h)
     if (--c->n_open > 0) {
         return;
     }
-    c->io->end(c);
+    /* A killed connection (peer gone, a response cut off) ends without a TLS
+     * close_notify, so the client can tell the answer was truncated. */
+    if (!c->is_dead) {
+        c->io->end(c);
+    }
     c->io->free(c);
     close(c->fd);
     c->fd = -1;

@@ -279,7 +279,8 @@ static void tls_end(struct node_conn *c)
 {
     struct conn_tls *t = c->tls;
 
-    if (t->is_ended || t->is_broken || !SSL_is_init_finished(t->ssl)) {
+    /* Nor with a record still staged: close_notify must not pass unsent data. */
+    if (t->is_ended || t->is_broken || t->wlen != 0 || !SSL_is_init_finished(t->ssl)) {
         return;
     }
     t->is_ended = true;
