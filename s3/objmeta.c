@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "objmeta.h"
+#include "publish.h"
 #include "path.h"
 #include "unigw/checksum.h"
 #include "unigw/err.h"
@@ -281,7 +282,7 @@ static int write_sidecar(const struct s3_objstore *st, struct gw_str bucket, str
     }
     rv = fd < 0 ? gw_err_from_errno(errno) : GW_OK;
     if (rv == 0) {
-        rv = write(fd, rec->data, rec->len) == (ssize_t)rec->len ? GW_OK : GW_ERR_IO;
+        rv = s3__write_all(fd, rec->data, rec->len);
         close(fd);
     }
     if (rv == 0 && renameat(dfd, tmp, dfd, slash + 1) != 0) {
